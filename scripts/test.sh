@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Run every test: ruff, a full book build in the smoke budget (every notebook force-executed,
+# zero warnings allowed), then the unit tests and nbval over every notebook.
+#   bash scripts/test.sh
+source "$(dirname "${BASH_SOURCE[0]}")/_env.sh"
+export TUTORIAL_BUDGET=smoke
+start=$(date +%s)
+
+echo "==> ruff"
+ruff check .
+
+echo "==> book build (smoke budget, notebooks force-executed, warnings are errors)"
+OUT="_build/test-smoke"
+rm -rf "$OUT"  # a fresh build: Sphinx would otherwise skip (and not re-execute) unchanged pages
+mkdir -p "$OUT"
+"$PY" - "$OUT/_config.yml" <<'PY'
+import sys, yaml
+config = yaml.safe_load(open("_config.yml"))
+config["execute"]["execute_notebooks"] = "force"  # never trust a cache when testing
+yaml.safe_dump(config, open(sys.argv[1], "w"), sort_keys=False)
+PY
+jupyter-book build . --config "$OUT/_config.yml" --path-output "$OUT" -n -W --keep-going
+export TUTORIAL_BUILT_BOOK="$ROOT/$OUT/_build/html"
+echo "==> book built in $(( $(date +%s) - start )) s"
+
+echo "==> pytest: unit tests, the built book, and nbval over every notebook (smoke budget)"
+pytest -p no:cacheprovider tests notebooks --nbval-lax --nbval-current-env
+echo "==> all tests passed in $(( $(date +%s) - start )) s"

@@ -1,0 +1,1 @@
+"""Subcommands of ``python -m tutorial_lib``, one module each."""

@@ -1,0 +1,57 @@
+"""``python -m tutorial_lib bench TARGET``: benchmarks that print a table and a JSON line.
+
+Every target takes ``--data``, ``--budget`` and ``--seeds``. Targets register themselves
+in ``TARGETS``: a name mapped to (help text, allowed data sets, default data, run function).
+The run function returns a dict; ``bench`` prints its table and, last, the dict as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Target:
+    help: str
+    data_choices: tuple[str, ...]
+    default_data: str
+    run: Callable[[argparse.Namespace], dict[str, Any]]
+    table: Callable[[dict[str, Any]], str]
+
+
+def _targets() -> dict[str, Target]:
+    from tutorial_lib.bench_mle import TARGET as MLE
+
+    return {"mle": MLE}
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "bench", help="run a benchmark: a table, then one JSON line with the same figures"
+    )
+    sub = p.add_subparsers(dest="target", metavar="TARGET", required=True)
+    for name, target in _targets().items():
+        t = sub.add_parser(name, help=target.help, description=target.help)
+        t.add_argument("--data", default=target.default_data, choices=target.data_choices,
+                       help=f"data set (default: {target.default_data})")
+        t.add_argument("--budget", default=None, choices=["smoke", "book", "full"],
+                       help="budget (default: $TUTORIAL_BUDGET, else book)")
+        t.add_argument("--seeds", type=int, default=3, help="number of seeds (default: 3)")
+        t.add_argument("--device", default=None, help="cpu | cuda | mps (default: automatic)")
+        t.set_defaults(run=_runner(target))
+
+
+def _runner(target: Target) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        if args.seeds < 1:
+            raise ValueError(f"--seeds must be at least 1, got {args.seeds}")
+        result = target.run(args)
+        print(target.table(result))
+        print(json.dumps(result, sort_keys=True))
+        return 0
+
+    return run

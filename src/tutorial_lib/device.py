@@ -1,0 +1,85 @@
+"""Where tensors live: CUDA, then Apple MPS, then CPU, overridable by ``TUTORIAL_DEVICE``."""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+DEVICE_ENV = "TUTORIAL_DEVICE"
+
+
+def _mps_available() -> bool:
+    mps = getattr(torch.backends, "mps", None)
+    return bool(mps is not None and mps.is_available())
+
+
+def get_device(name: str | None = None) -> torch.device:
+    """Return the device the book's code should run on.
+
+    Order of choice: the argument ``name``; else the environment variable
+    ``TUTORIAL_DEVICE``; else CUDA if present, then Apple MPS, then CPU.
+    ``name`` may be ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"mps"``.
+
+    Raises:
+        ValueError: the name is not a device name torch understands.
+        RuntimeError: the requested device is not available on this machine.
+    """
+    requested = name if name is not None else os.environ.get(DEVICE_ENV, "auto")
+    requested = requested.strip().lower() or "auto"
+    if requested == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if _mps_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        device = torch.device(requested)
+    except RuntimeError as err:
+        raise ValueError(
+            f"unknown device {requested!r} (from {'argument' if name else DEVICE_ENV}); "
+            "expected one of 'auto', 'cpu', 'cuda', 'cuda:N', 'mps'"
+        ) from err
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise RuntimeError(
+                f"device {requested!r} was requested but torch sees no CUDA device; "
+                f"unset {DEVICE_ENV} (or set it to 'cpu') to run on the CPU"
+            )
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise RuntimeError(
+                f"device {requested!r} was requested but only "
+                f"{torch.cuda.device_count()} CUDA device(s) exist"
+            )
+    elif device.type == "mps" and not _mps_available():
+        raise RuntimeError(
+            f"device 'mps' was requested but Apple MPS is not available here; "
+            f"unset {DEVICE_ENV} to choose automatically"
+        )
+    elif device.type not in {"cpu", "cuda", "mps"}:
+        raise ValueError(
+            f"unsupported device type {device.type!r}; expected 'cpu', 'cuda' or 'mps'"
+        )
+    return device
+
+
+def device_name(device: torch.device) -> str:
+    """A readable name, e.g. ``'cuda (NVIDIA H100)'`` or ``'cpu (2 threads)'``."""
+    if device.type == "cuda":
+        return f"{device} ({torch.cuda.get_device_name(device)})"
+    if device.type == "cpu":
+        return f"cpu ({torch.get_num_threads()} threads)"
+    return str(device)
+
+
+def describe_run(budget: object, device: torch.device, data: str | None = None) -> str:
+    """The one-line header each notebook prints: budget, data set, device, how to change them."""
+    parts = [f"budget: {getattr(budget, 'name', budget)}"]
+    if data is not None:
+        parts.append(f"data: {data}")
+    parts.append(f"device: {device_name(device)}")
+    return (
+        " | ".join(parts)
+        + "\nTo change: set BUDGET / DATA in the parameters cell, or the environment variables "
+        "TUTORIAL_BUDGET=smoke|book|full and TUTORIAL_DEVICE=cpu|cuda|mps before starting."
+    )

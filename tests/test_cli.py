@@ -1,0 +1,50 @@
+"""The command-line entry: subcommands, and bench's table followed by one JSON line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tutorial_lib.cli import main
+
+
+def test_help_lists_the_subcommands(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    for command in ("info", "data", "bench"):
+        assert command in out
+
+
+def test_module_entry_point_runs() -> None:
+    done = subprocess.run([sys.executable, "-m", "tutorial_lib", "info"], capture_output=True,
+                          text=True, check=True, timeout=120)
+    assert "torch" in done.stdout and "budget" in done.stdout
+
+
+def test_bench_mle_prints_a_table_then_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "mle", "--data", "ring8", "--budget", "smoke", "--seeds", "2",
+                 "--device", "cpu"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("bench mle")
+    result = json.loads(lines[-1])
+    assert result["data"] == "ring8" and result["budget"] == "smoke" and result["seeds"] == 2
+    rows = {r["k"]: r for r in result["results"]}
+    assert set(rows) == {1, 8}
+    # the right number of components fits far better than one Gaussian
+    assert rows[8]["kl_mean"] < 0.5 < 5 < rows[1]["kl_mean"]
+    # log-likelihood + KL = -H(p): the same for every K (same held-out points)
+    sums = [r["test_loglik_mean"] + r["kl_mean"] for r in result["results"]]
+    assert max(sums) - min(sums) < 1e-3
+    assert abs(sums[0] + result["entropy"]) < 0.1
+
+
+def test_bench_rejects_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "mle", "--seeds", "0"]) == 2
+    assert "--seeds must be at least 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["bench", "mle", "--data", "mnist5k"])  # not a toy mixture: argparse refuses
