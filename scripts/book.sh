@@ -4,6 +4,7 @@
 #   bash scripts/book.sh            # TUTORIAL_BUDGET=smoke|book|full to change the budget
 source "$(dirname "${BASH_SOURCE[0]}")/_env.sh"
 export TUTORIAL_BUDGET="${TUTORIAL_BUDGET:-book}"
+export TUTORIAL_STATIC_WIDGETS=1  # explorers draw static figures in the rendered book
 start=$(date +%s)
 echo "==> building the book (budget: $TUTORIAL_BUDGET)"
 jupyter-book build . -n -W --keep-going

@@ -4,6 +4,7 @@
 #   bash scripts/test.sh
 source "$(dirname "${BASH_SOURCE[0]}")/_env.sh"
 export TUTORIAL_BUDGET=smoke
+export TUTORIAL_STATIC_WIDGETS=1  # explorers draw static figures (no kernel in the book)
 start=$(date +%s)
 
 echo "==> ruff"

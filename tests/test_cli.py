@@ -48,3 +48,20 @@ def test_bench_rejects_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None
     assert "--seeds must be at least 1" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["bench", "mle", "--data", "mnist5k"])  # not a toy mixture: argparse refuses
+
+
+def test_bench_vae_prints_a_table_then_json_with_the_required_keys(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["bench", "vae", "--data", "digits", "--budget", "smoke", "--seeds", "1",
+                 "--device", "cpu"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("bench vae")
+    result = json.loads(lines[-1])
+    for key in ("data", "budget", "device", "seconds", "test_elbo", "test_nll", "nll_samples"):
+        assert key in result, key
+    assert result["data"] == "digits" and result["nll_samples"] == 10
+    # positive nats per image; importance sampling tightens the bound: NLL <= -ELBO
+    for model in (result["baseline"], result["reference"]):
+        assert 0 < model["test_nll"] <= model["test_elbo"] + 0.5
+    assert result["test_nll"] == result["reference"]["test_nll"]

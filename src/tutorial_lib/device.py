@@ -78,8 +78,9 @@ def describe_run(budget: object, device: torch.device, data: str | None = None) 
     if data is not None:
         parts.append(f"data: {data}")
     parts.append(f"device: {device_name(device)}")
+    settings = "BUDGET / DATA" if data is not None else "BUDGET"
     return (
         " | ".join(parts)
-        + "\nTo change: set BUDGET / DATA in the parameters cell, or the environment variables "
+        + f"\nTo change: set {settings} in the parameters cell, or the environment variables "
         "TUTORIAL_BUDGET=smoke|book|full and TUTORIAL_DEVICE=cpu|cuda|mps before starting."
     )

@@ -109,7 +109,7 @@ def fit_gaussian_forward_kl(x_from_p: torch.Tensor) -> tuple[float, float]:
 def fit_gaussian_reverse_kl(
     log_p: LogDensity,
     init_mean: float = 0.5,
-    init_std: float = 1.0,
+    init_std: float = 0.5,
     steps: int = 2_000,
     n_samples: int = 256,
     lr: float = 0.02,
@@ -118,7 +118,9 @@ def fit_gaussian_reverse_kl(
     """argmin over Gaussians q = N(m, s^2) of KL(q || p) by stochastic gradient descent.
 
     KL(q || p) = E_q[log q(z) - log p(z)] is estimated with the reparameterization
-    z = m + s * eps, eps ~ N(0, 1), so its gradient flows through the samples.
+    z = m + s * eps, eps ~ N(0, 1), so its gradient flows through the samples. The
+    objective can have several local minima (for a two-peaked p: one per peak, and a wide
+    Gaussian between them); which one Adam finds depends on the starting point.
 
     Returns:
         (mean, std, history) with history ``{"step", "kl"}`` (the KL estimate per step).

@@ -25,8 +25,9 @@ class Target:
 
 def _targets() -> dict[str, Target]:
     from tutorial_lib.bench_mle import TARGET as MLE
+    from tutorial_lib.bench_vae import TARGET as VAE
 
-    return {"mle": MLE}
+    return {"mle": MLE, "vae": VAE}
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

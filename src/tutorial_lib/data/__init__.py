@@ -13,6 +13,7 @@ from tutorial_lib.data.images import (
     binarize,
     load_images,
     make_loader,
+    train_validation_split,
 )
 from tutorial_lib.data.toy import (
     TOY_DATASETS,
@@ -39,5 +40,6 @@ __all__ = [
     "sample_toy",
     "swiss_roll",
     "toy_distribution",
+    "train_validation_split",
     "two_moons",
 ]

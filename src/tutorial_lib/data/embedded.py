@@ -22,7 +22,7 @@ SPLIT_SEED = 20240101  # fixes which images are train and which are test; never 
 def _stratified_split(
     labels: np.ndarray, n_test_per_class: int | None, test_fraction: float | None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Indices (train, test) with the same class proportions in both, fixed by SPLIT_SEED."""
+    """Indices (train, test), same class proportions in both, in an order fixed by SPLIT_SEED."""
     rng = np.random.default_rng(SPLIT_SEED)
     train, test = [], []
     for c in np.unique(labels):
@@ -32,7 +32,9 @@ def _stratified_split(
             len(idx) * float(test_fraction))
         test.append(idx[:n_test])
         train.append(idx[n_test:])
-    return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
+    # A fixed shuffled order, so that any slice mixes the classes (the sources are sorted).
+    train_idx, test_idx = np.concatenate(train), np.concatenate(test)
+    return train_idx[rng.permutation(len(train_idx))], test_idx[rng.permutation(len(test_idx))]
 
 
 @lru_cache(maxsize=1)

@@ -52,9 +52,9 @@ class ImageDataset:
 
 
 def _take(x: np.ndarray, y: np.ndarray, limit: int | None) -> tuple[torch.Tensor, torch.Tensor]:
-    """The first ``limit`` images, keeping classes balanced (the splits are sorted by index)."""
+    """``limit`` images with the classes as balanced as possible, in their stored order."""
     if limit is not None and limit < len(x):
-        # Interleave classes so any prefix is roughly balanced, deterministically.
+        # Take the first images of each class in turn, deterministically.
         order = np.lexsort((np.arange(len(y)), _rank_within_class(y)))
         keep = np.sort(order[:limit])
         x, y = x[keep], y[keep]
@@ -127,6 +127,29 @@ def load_images(
     x_train, y_train = _take(arrays["x_train"], arrays["y_train"], n_train)
     x_test, y_test = _take(arrays["x_test"], arrays["y_test"], n_test)
     return ImageDataset(key, x_train, y_train, x_test, y_test)
+
+
+def train_validation_split(
+    x: torch.Tensor, y: torch.Tensor, n_val: int, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Hold out ``n_val`` images for validation, stratified by class and fixed by ``seed``.
+
+    Returns (x_train, y_train, x_val, y_val).
+    """
+    check_positive_int(n_val, "n_val")
+    if n_val >= len(x):
+        raise ValueError(f"n_val={n_val} leaves no training images out of {len(x)}")
+    g = torch.Generator().manual_seed(seed)
+    order = torch.randperm(len(x), generator=g)
+    classes = torch.unique(y)
+    per_class = [order[y[order] == c] for c in classes]
+    share = [round(n_val * len(idx) / len(x)) for idx in per_class]
+    share[-1] = n_val - sum(share[:-1])
+    val = torch.cat([idx[:k] for idx, k in zip(per_class, share, strict=True)])
+    mask = torch.ones(len(x), dtype=torch.bool)
+    mask[val] = False
+    train = order[mask[order]]
+    return x[train], y[train], x[val], y[val]
 
 
 def binarize(

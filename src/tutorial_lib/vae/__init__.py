@@ -1,0 +1,54 @@
+"""Variational autoencoders (Part II): one module per concept.
+
+- :mod:`~tutorial_lib.vae.likelihoods`: Bernoulli and Gaussian p(x | z), log p summed over pixels.
+- :mod:`~tutorial_lib.vae.gaussian`: ``kl_normal_std`` and ``reparameterize``.
+- :mod:`~tutorial_lib.vae.models`: MLP and convolutional encoders/decoders, ``VAE``.
+- :mod:`~tutorial_lib.vae.objectives`: ``elbo``, ``iwae_bound``, ``estimate_log_likelihood``.
+- :mod:`~tutorial_lib.vae.train`: ``train_vae`` with KL annealing, free bits, early stopping.
+- :mod:`~tutorial_lib.vae.diagnostics`: KL per dimension, active units.
+- :mod:`~tutorial_lib.vae.sampling`: samples, reconstructions, interpolation, latent grid.
+- :mod:`~tutorial_lib.vae.ppca`: probabilistic PCA, the exact reference of chapter 3.
+"""
+
+from tutorial_lib.vae.diagnostics import active_units, activity, kl_per_dimension
+from tutorial_lib.vae.gaussian import kl_normal_std, kl_normal_std_per_dim, reparameterize
+from tutorial_lib.vae.likelihoods import BernoulliLikelihood, GaussianLikelihood
+from tutorial_lib.vae.models import VAE, VAEConfig
+from tutorial_lib.vae.objectives import (
+    ELBOTerms,
+    LogLikelihood,
+    elbo,
+    estimate_log_likelihood,
+    evaluate_elbo,
+    iwae_bound,
+)
+from tutorial_lib.vae.ppca import PPCA
+from tutorial_lib.vae.sampling import interpolate, latent_grid, reconstruct, sample_images
+from tutorial_lib.vae.train import TrainingDiverged, VAETrainConfig, train_vae
+
+__all__ = [
+    "PPCA",
+    "VAE",
+    "BernoulliLikelihood",
+    "ELBOTerms",
+    "GaussianLikelihood",
+    "LogLikelihood",
+    "TrainingDiverged",
+    "VAEConfig",
+    "VAETrainConfig",
+    "active_units",
+    "activity",
+    "elbo",
+    "estimate_log_likelihood",
+    "evaluate_elbo",
+    "interpolate",
+    "iwae_bound",
+    "kl_normal_std",
+    "kl_normal_std_per_dim",
+    "kl_per_dimension",
+    "latent_grid",
+    "reconstruct",
+    "reparameterize",
+    "sample_images",
+    "train_vae",
+]

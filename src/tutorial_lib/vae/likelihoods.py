@@ -1,0 +1,100 @@
+"""Decoder likelihoods p_theta(x | z), each returning log p(x | z) summed over pixels.
+
+The decoder network outputs one number per pixel; the likelihood turns it into a
+distribution over the pixel:
+
+- :class:`BernoulliLikelihood`: the output is a logit l, p(x = 1 | z) = sigmoid(l), for
+  binary images. log p(x | z) = sum_pixels [x l - log(1 + e^l)], computed stably by
+  ``binary_cross_entropy_with_logits``.
+- :class:`GaussianLikelihood`: the output is the mean m, p(x | z) = N(x; m, s^2) with one
+  variance s^2 for all pixels, either fixed or learned. log p(x | z) =
+  -1/2 sum_pixels [log(2 pi s^2) + (x - m)^2 / s^2]. With a fixed s, maximizing it is
+  minimizing the squared error: the "MSE VAE".
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from tutorial_lib.checks import check_images
+
+
+class BernoulliLikelihood(nn.Module):
+    """p(x | z) = prod_pixels Bernoulli(x; sigmoid(logits)). Needs binary x in {0, 1}."""
+
+    binary = True
+
+    def log_prob(self, x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+        """log p(x | z): x (B, C, H, W) binary, logits (B, C, H, W) -> (B,) in nats."""
+        _check_pair(x, logits)
+        return -F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
+
+    def mean(self, logits: torch.Tensor) -> torch.Tensor:
+        """E[x | z] = sigmoid(logits), the grey-level picture of the distribution."""
+        return torch.sigmoid(logits)
+
+    def sample(self, logits: torch.Tensor) -> torch.Tensor:
+        return torch.bernoulli(torch.sigmoid(logits))
+
+    def extra_repr(self) -> str:
+        return "binary pixels, decoder outputs logits"
+
+
+class GaussianLikelihood(nn.Module):
+    """p(x | z) = prod_pixels N(x; mean, s^2), with s^2 fixed or learned (one for all pixels)."""
+
+    binary = False
+
+    def __init__(self, variance: float = 0.1, learned: bool = False) -> None:
+        super().__init__()
+        if variance <= 0:
+            raise ValueError(f"variance must be positive, got {variance}")
+        log_var = torch.tensor(math.log(variance))
+        self.learned = learned
+        if learned:
+            self.log_var = nn.Parameter(log_var)
+        else:
+            self.register_buffer("log_var", log_var)
+
+    def log_prob(self, x: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:
+        """log p(x | z): x (B, C, H, W) in [0, 1], mean (B, C, H, W) -> (B,) in nats."""
+        _check_pair(x, mean, binary=False)
+        log_var = self.log_var.clamp(-12.0, 4.0)
+        sq = ((x - mean) ** 2 / log_var.exp()).flatten(1).sum(1)
+        return -0.5 * (sq + x[0].numel() * (math.log(2 * math.pi) + log_var))
+
+    def mean(self, out: torch.Tensor) -> torch.Tensor:
+        return out
+
+    def sample(self, out: torch.Tensor) -> torch.Tensor:
+        return out + torch.randn_like(out) * (0.5 * self.log_var).exp()
+
+    def extra_repr(self) -> str:
+        kind = "learned" if self.learned else "fixed"
+        return f"{kind} variance {float(self.log_var.exp()):.4g}"
+
+
+def _check_pair(x: torch.Tensor, out: torch.Tensor, binary: bool = True) -> None:
+    check_images(x, "x", binary=binary)
+    if out.shape != x.shape:
+        raise ValueError(
+            f"decoder output has shape {tuple(out.shape)} but the images have shape "
+            f"{tuple(x.shape)}; they must match"
+        )
+
+
+def make_likelihood(name: str, variance: float = 0.1) -> nn.Module:
+    """``"bernoulli"``, ``"gaussian"`` (fixed variance) or ``"gaussian-learned"``."""
+    if name == "bernoulli":
+        return BernoulliLikelihood()
+    if name == "gaussian":
+        return GaussianLikelihood(variance, learned=False)
+    if name == "gaussian-learned":
+        return GaussianLikelihood(variance, learned=True)
+    raise ValueError(
+        f"unknown likelihood {name!r}; expected 'bernoulli', 'gaussian' or 'gaussian-learned'"
+    )

@@ -1,0 +1,165 @@
+"""Training a VAE: minibatch steps on the (beta-weighted) negative ELBO.
+
+One epoch = one pass over the training images, dynamically binarized for a Bernoulli
+likelihood. After each epoch the ELBO on held-out validation images decides early
+stopping; the best state is restored at the end. KL annealing ramps beta from 0 up to its
+target over the first epochs (Bowman et al., 2016); free bits floor the KL per latent
+dimension (Kingma et al., 2016). A non-finite loss stops training with
+:class:`TrainingDiverged`, after restoring the last good state.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import asdict, dataclass
+
+import torch
+from tqdm.auto import tqdm
+
+from tutorial_lib.checks import check_images
+from tutorial_lib.data.images import make_loader
+from tutorial_lib.vae.models import VAE
+from tutorial_lib.vae.objectives import elbo, evaluate_elbo, iwae_bound
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; the model holds its last good state."""
+
+
+@dataclass
+class VAETrainConfig:
+    """How to train (comments give the meaning of each field)."""
+
+    epochs: int = 100  # upper bound on passes over the training images
+    max_seconds: float | None = None  # wall-clock budget; stops after the epoch that crosses it
+    batch_size: int = 100
+    lr: float = 1e-3  # Adam learning rate
+    lr_decay: float = 1.0  # multiply lr by this after every epoch
+    weight_decay: float = 0.0
+    beta: float = 1.0  # KL weight (1: the ELBO)
+    warmup_epochs: int = 0  # KL annealing: beta grows linearly from 0 over these epochs
+    free_bits: float = 0.0  # nats per latent dimension (0: off)
+    iwae_k: int = 1  # > 1: train on the IWAE bound with k samples instead of the ELBO
+    binarization: str | None = "dynamic"  # for Bernoulli likelihoods; None for grey levels
+    patience: int | None = 10  # early stopping: epochs without validation improvement
+    seed: int = 0
+
+
+def beta_at(config: VAETrainConfig, epoch: int) -> float:
+    """KL weight in epoch ``epoch`` (0-based): linear warm-up, then ``config.beta``."""
+    if config.warmup_epochs <= 0:
+        return config.beta
+    return config.beta * min(1.0, (epoch + 1) / config.warmup_epochs)
+
+
+def train_vae(
+    model: VAE,
+    x_train: torch.Tensor,
+    x_val: torch.Tensor | None = None,
+    *,
+    y_train: torch.Tensor | None = None,
+    y_val: torch.Tensor | None = None,
+    config: VAETrainConfig | None = None,
+    device: torch.device | str | None = None,
+    progress: bool = True,
+) -> dict[str, list[float]]:
+    """Train ``model`` in place; return a history of plain floats, one entry per epoch.
+
+    Args:
+        x_train: (N, C, H, W) grey levels in [0, 1] (binarized on the fly if asked).
+        x_val: held-out images for early stopping (fixed binarization), or None.
+        y_train, y_val: labels for a conditional VAE.
+
+    History keys: ``epoch``, ``seconds``, ``beta``, ``train_loss``, ``train_elbo``,
+    ``train_kl``, and with validation data ``val_elbo``, ``val_kl``, ``val_reconstruction``.
+    """
+    from tutorial_lib.data.images import binarize
+    from tutorial_lib.device import get_device
+
+    config = config or VAETrainConfig()
+    check_images(x_train, "x_train")
+    device = get_device() if device is None else torch.device(device)
+    model.to(device)
+    binary = getattr(model.likelihood, "binary", False)
+    binarization = config.binarization if binary else None
+    if binary and binarization is None:
+        check_images(x_train, "x_train", binary=True)
+    if x_val is not None and binarization is not None:
+        x_val = binarize(x_val, "fixed", seed=config.seed + 1)
+    conditional = model.config.num_classes > 0
+    loader = make_loader(x_train, y_train, batch_size=config.batch_size,
+                         binarization=binarization, device=device, seed=config.seed)
+    opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=config.lr_decay)
+    history: dict[str, list[float]] = {k: [] for k in (
+        "epoch", "seconds", "beta", "train_loss", "train_elbo", "train_kl")}
+    if x_val is not None:
+        history.update(val_elbo=[], val_kl=[], val_reconstruction=[])
+    best_val, best_state, stale = -math.inf, None, 0
+    good_state = copy.deepcopy(model.state_dict())
+    start = time.perf_counter()
+    bar = tqdm(range(config.epochs), desc="train VAE", disable=not progress)
+    for epoch in bar:
+        model.train()
+        beta = beta_at(config, epoch)
+        sums = {"loss": 0.0, "elbo": 0.0, "kl": 0.0}
+        n = 0
+        for xb, yb in loader:
+            yb = yb if conditional else None
+            if config.iwae_k > 1:
+                bound = iwae_bound(model, xb, config.iwae_k, yb)
+                loss = -bound.mean()
+                with torch.no_grad():
+                    terms = elbo(model, xb, yb)
+            else:
+                terms = elbo(model, xb, yb, beta=beta, free_bits=config.free_bits)
+                loss = terms.loss
+            if not torch.isfinite(loss):
+                model.load_state_dict(good_state)
+                raise TrainingDiverged(
+                    f"the loss became {loss.item()} in epoch {epoch}; the model was restored to "
+                    "its state at the end of the last good epoch. Try a lower learning rate."
+                )
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sums["loss"] += loss.item() * len(xb)
+            sums["elbo"] += float(terms.elbo.detach().sum())
+            sums["kl"] += float(terms.kl.detach().sum())
+            n += len(xb)
+        sched.step()
+        good_state = copy.deepcopy(model.state_dict())
+        history["epoch"].append(epoch + 1)
+        history["seconds"].append(time.perf_counter() - start)
+        history["beta"].append(beta)
+        history["train_loss"].append(sums["loss"] / n)
+        history["train_elbo"].append(sums["elbo"] / n)
+        history["train_kl"].append(sums["kl"] / n)
+        postfix = {"elbo": f"{sums['elbo'] / n:.1f}"}
+        if x_val is not None:
+            v = evaluate_elbo(model, x_val, y_val if conditional else None)
+            history["val_elbo"].append(v["elbo"])
+            history["val_kl"].append(v["kl"])
+            history["val_reconstruction"].append(v["reconstruction"])
+            postfix["val"] = f"{v['elbo']:.1f}"
+            # early stopping compares the true ELBO only once the KL weight is complete
+            if beta >= config.beta and v["elbo"] > best_val:
+                best_val, best_state, stale = v["elbo"], copy.deepcopy(model.state_dict()), 0
+            elif beta >= config.beta:
+                stale += 1
+        bar.set_postfix(postfix)
+        if config.patience is not None and x_val is not None and stale >= config.patience:
+            break
+        if config.max_seconds is not None and time.perf_counter() - start >= config.max_seconds:
+            break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    return history
+
+
+def config_dict(config: VAETrainConfig) -> dict:
+    """The config as a plain dict (for benchmark JSON)."""
+    return asdict(config)
