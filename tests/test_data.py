@@ -182,3 +182,17 @@ def test_loader_delivers_batches_on_cuda(mnist5k) -> None:
                          binarization="dynamic", device="cuda")
     xb, yb = next(iter(loader))
     assert xb.is_cuda and yb.is_cuda and set(xb.unique().tolist()) <= {0.0, 1.0}
+
+
+def test_random_shift_moves_whole_images_within_the_limit() -> None:
+    from tutorial_lib.data.images import random_shift
+
+    x = torch.zeros(500, 1, 7, 7)
+    x[:, 0, 3, 3] = 1.0  # one lit pixel in the centre
+    shifted = random_shift(x, 2, generator=torch.Generator().manual_seed(0))
+    assert shifted.shape == x.shape and torch.all(shifted.sum((1, 2, 3)) == 1)
+    where = torch.nonzero(shifted[:, 0])[:, 1:] - 3  # (row, col) offsets
+    assert where.abs().max() == 2 and len({tuple(o) for o in where.tolist()}) == 25
+    assert torch.equal(random_shift(x, 0), x)
+    with pytest.raises(ValueError, match="non-negative"):
+        random_shift(x, -1)

@@ -73,6 +73,20 @@ def test_likelihoods_match_torch_distributions() -> None:
     assert GaussianLikelihood(0.3, learned=True).log_var.requires_grad
 
 
+def test_binomial_likelihood_matches_torch_and_needs_counts() -> None:
+    from tutorial_lib.vae.likelihoods import BinomialLikelihood
+
+    g = torch.Generator().manual_seed(2)
+    logits = torch.randn(3, 1, 8, 8, generator=g)
+    counts = torch.randint(0, 17, (3, 1, 8, 8), generator=g).float()
+    expected = dist.Binomial(16, logits=logits).log_prob(counts).flatten(1).sum(1)
+    torch.testing.assert_close(BinomialLikelihood(16).log_prob(counts / 16, logits), expected)
+    digits = load_images("digits", "book").x_test[:4]  # the real data are counts / 16
+    assert torch.isfinite(BinomialLikelihood(16).log_prob(digits, torch.zeros_like(digits))).all()
+    with pytest.raises(ValueError, match="multiples of 1/16"):
+        BinomialLikelihood(16).log_prob(torch.full((1, 1, 8, 8), 0.3), torch.zeros(1, 1, 8, 8))
+
+
 # ---------------------------------------------------------------- PPCA: exact checks
 @pytest.fixture(scope="module")
 def ppca_digits() -> tuple[PPCA, torch.Tensor]:
@@ -182,6 +196,8 @@ VARIANTS = [
     VAEConfig(image_shape=(1, 8, 8), arch="mlp", latent_dim=3, hidden=(32, 16), dropout=0.1),
     VAEConfig(image_shape=(1, 8, 8), arch="conv", latent_dim=5, hidden=(32,), channels=(4, 8)),
     VAEConfig(image_shape=(1, 8, 8), arch="mlp", latent_dim=4, likelihood="gaussian"),
+    VAEConfig(image_shape=(1, 8, 8), arch="conv", latent_dim=4, hidden=(32,),
+              channels=(4, 8), likelihood="binomial16"),
     VAEConfig(image_shape=(1, 28, 28), arch="conv", latent_dim=4, hidden=(32,),
               channels=(4, 8), likelihood="gaussian-learned"),
     VAEConfig(image_shape=(1, 28, 28), arch="mlp", latent_dim=8, hidden=(64,), num_classes=10),
@@ -196,6 +212,8 @@ def test_every_variant_runs_forward_and_backward(config: VAEConfig) -> None:
     torch.manual_seed(0)
     vae = VAE(config)
     x = torch.bernoulli(torch.full((6, *config.image_shape), 0.3))
+    if config.likelihood == "binomial16":
+        x = torch.randint(0, 17, x.shape).float() / 16
     y = torch.arange(6) if config.num_classes else None
     terms = elbo(vae, x, y, beta=0.5, free_bits=0.1, n_samples=2)
     assert terms.reconstruction.shape == terms.kl.shape == (6,)

@@ -37,15 +37,16 @@ def _decode_mean(model, z: torch.Tensor, y: torch.Tensor | None = None) -> torch
                                 ).cpu()
 
 
-def latent_explorer(model, span: float = 3.0, static_grid: int = 15) -> Figure | object:
+def latent_explorer(model, span: float = 1.645, static_grid: int = 15) -> Figure | object:
     """Move through a 2-D latent space and see the decoded digit.
 
     Returns the widget (live) or the figure (static); as the last expression of a cell,
     Jupyter displays it.
 
     Live: two sliders z_1, z_2 in [-span, span]. Static: the decoded grid over the same
-    square (``static_grid`` x ``static_grid`` images) via
-    :func:`tutorial_lib.vae.sampling.latent_grid`.
+    square (``static_grid`` x ``static_grid`` images), evenly spaced in probability under
+    N(0, 1) via :func:`tutorial_lib.vae.sampling.latent_grid`. The default span, 1.645, is
+    the 95% quantile of N(0, 1): the grid's 5%-95% square.
     """
     from tutorial_lib.vae.sampling import latent_grid
 
@@ -54,7 +55,9 @@ def latent_explorer(model, span: float = 3.0, static_grid: int = 15) -> Figure |
                          f"{model.latent_dim}; use a VAE trained with latent_dim=2")
     if not interactive_available():
         fig, ax = plt.subplots(figsize=(6, 6))
-        show_images(latent_grid(model, n=static_grid), nrow=static_grid, ax=ax,
+        quantile = float(torch.distributions.Normal(0.0, 1.0).cdf(torch.tensor(-span)))
+        show_images(latent_grid(model, n=static_grid, quantile=quantile), nrow=static_grid,
+                    ax=ax,
                     title="decoded means over the latent plane (z1 right, z2 up)")
         plt.close(fig)  # returned, so Jupyter shows it once
         return fig

@@ -6,6 +6,8 @@ distribution over the pixel:
 - :class:`BernoulliLikelihood`: the output is a logit l, p(x = 1 | z) = sigmoid(l), for
   binary images. log p(x | z) = sum_pixels [x l - log(1 + e^l)], computed stably by
   ``binary_cross_entropy_with_logits``.
+- :class:`BinomialLikelihood`: for counts 0..n stored as x = c / n (the 8x8 digits, n = 16),
+  p(c | z) = Binomial(n, sigmoid(l)): an exact discrete likelihood for grey levels.
 - :class:`GaussianLikelihood`: the output is the mean m, p(x | z) = N(x; m, s^2) with one
   variance s^2 for all pixels, either fixed or learned. log p(x | z) =
   -1/2 sum_pixels [log(2 pi s^2) + (x - m)^2 / s^2]. With a fixed s, maximizing it is
@@ -42,6 +44,55 @@ class BernoulliLikelihood(nn.Module):
 
     def extra_repr(self) -> str:
         return "binary pixels, decoder outputs logits"
+
+
+class BinomialLikelihood(nn.Module):
+    """p(x | z) = prod_pixels Binomial(n x; n, sigmoid(logits)), for counts stored as x = c/n.
+
+    scikit-learn's 8x8 digits are counts: each pixel is the number of inked pixels (0 to
+    16) in a 4x4 block of a 32x32 bitmap, divided here by n = 16. A binomial is the exact
+    discrete likelihood for such data, so its log p(x) is a proper log-probability and the
+    NLL in nats is comparable across models.
+    """
+
+    binary = False
+    discrete = True
+
+    def __init__(self, total_count: int = 16) -> None:
+        super().__init__()
+        if total_count < 1:
+            raise ValueError(f"total_count must be at least 1, got {total_count}")
+        self.total_count = total_count
+
+    def counts(self, x: torch.Tensor) -> torch.Tensor:
+        c = x * self.total_count
+        if not torch.allclose(c, c.round(), atol=1e-4):
+            raise ValueError(
+                f"x: a binomial likelihood needs values that are multiples of "
+                f"1/{self.total_count} (counts divided by {self.total_count}); got other values"
+            )
+        return c.round()
+
+    def log_prob(self, x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+        """log p(x | z) summed over pixels; x (B, C, H, W) in [0, 1] -> (B,) in nats."""
+        _check_pair(x, logits, binary=False)
+        c = self.counts(x)
+        n = float(self.total_count)
+        log_choose = torch.lgamma(torch.tensor(n + 1)) - torch.lgamma(c + 1) - torch.lgamma(
+            n - c + 1)
+        log_p = -F.softplus(-logits)  # log sigmoid
+        log_1mp = -F.softplus(logits)  # log (1 - sigmoid)
+        return (log_choose + c * log_p + (n - c) * log_1mp).flatten(1).sum(1)
+
+    def mean(self, logits: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(logits)
+
+    def sample(self, logits: torch.Tensor) -> torch.Tensor:
+        counts = torch.distributions.Binomial(self.total_count, logits=logits).sample()
+        return counts / self.total_count
+
+    def extra_repr(self) -> str:
+        return f"counts 0..{self.total_count}, decoder outputs logits"
 
 
 class GaussianLikelihood(nn.Module):
@@ -88,13 +139,17 @@ def _check_pair(x: torch.Tensor, out: torch.Tensor, binary: bool = True) -> None
 
 
 def make_likelihood(name: str, variance: float = 0.1) -> nn.Module:
-    """``"bernoulli"``, ``"gaussian"`` (fixed variance) or ``"gaussian-learned"``."""
+    """``"bernoulli"``, ``"binomial16"`` (counts 0..16, the 8x8 digits), ``"gaussian"``
+    (fixed variance) or ``"gaussian-learned"``."""
     if name == "bernoulli":
         return BernoulliLikelihood()
+    if name == "binomial16":
+        return BinomialLikelihood(16)
     if name == "gaussian":
         return GaussianLikelihood(variance, learned=False)
     if name == "gaussian-learned":
         return GaussianLikelihood(variance, learned=True)
     raise ValueError(
-        f"unknown likelihood {name!r}; expected 'bernoulli', 'gaussian' or 'gaussian-learned'"
+        f"unknown likelihood {name!r}; expected 'bernoulli', 'binomial16', 'gaussian' or "
+        "'gaussian-learned'"
     )

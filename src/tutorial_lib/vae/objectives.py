@@ -106,8 +106,9 @@ def iwae_bound(model: VAE, x: torch.Tensor, k: int, y: torch.Tensor | None = Non
                chunk: int = 128) -> torch.Tensor:
     """L_k(x) = log (1/k) sum_i w_i for each image, (B,), in nats.
 
-    The k samples are drawn in chunks of ``chunk`` so any k fits in memory; the chunks are
-    combined exactly (logsumexp of logsumexps). Differentiable (train with it for an IWAE).
+    The k samples go through the decoder in chunks of ``chunk`` so that any k fits in
+    memory; the (k, B) log-weights are then combined by one logsumexp over k.
+    Differentiable (train with it for an IWAE).
     """
     check_positive_int(k, "k")
     parts = [log_importance_weights(model, x, min(chunk, k - i), y) for i in range(0, k, chunk)]

@@ -19,7 +19,7 @@ import torch
 from tqdm.auto import tqdm
 
 from tutorial_lib.checks import check_images
-from tutorial_lib.data.images import make_loader
+from tutorial_lib.data.images import make_loader, random_shift
 from tutorial_lib.vae.models import VAE
 from tutorial_lib.vae.objectives import elbo, evaluate_elbo, iwae_bound
 
@@ -41,7 +41,8 @@ class VAETrainConfig:
     beta: float = 1.0  # KL weight (1: the ELBO)
     warmup_epochs: int = 0  # KL annealing: beta grows linearly from 0 over these epochs
     free_bits: float = 0.0  # nats per latent dimension (0: off)
-    iwae_k: int = 1  # > 1: train on the IWAE bound with k samples instead of the ELBO
+    iwae_k: int = 1  # > 1: train on the IWAE bound (ignores beta, warm-up and free bits)
+    shift: int = 0  # data augmentation: translate training images by up to this many pixels
     binarization: str | None = "dynamic"  # for Bernoulli likelihoods; None for grey levels
     patience: int | None = 10  # early stopping: epochs without validation improvement
     seed: int = 0
@@ -108,6 +109,8 @@ def train_vae(
         n = 0
         for xb, yb in loader:
             yb = yb if conditional else None
+            if config.shift:
+                xb = random_shift(xb, config.shift)
             if config.iwae_k > 1:
                 bound = iwae_bound(model, xb, config.iwae_k, yb)
                 loss = -bound.mean()
@@ -144,7 +147,8 @@ def train_vae(
             history["val_kl"].append(v["kl"])
             history["val_reconstruction"].append(v["reconstruction"])
             postfix["val"] = f"{v['elbo']:.1f}"
-            # early stopping compares the true ELBO only once the KL weight is complete
+            # early stopping compares the true ELBO (beta = 1), and only once the KL weight
+            # has reached its target
             if beta >= config.beta and v["elbo"] > best_val:
                 best_val, best_state, stale = v["elbo"], copy.deepcopy(model.state_dict()), 0
             elif beta >= config.beta:
