@@ -36,6 +36,18 @@ def _one_hot(y: torch.Tensor | None, num_classes: int, batch: int) -> torch.Tens
     return F.one_hot(y.long(), num_classes).float()
 
 
+def _hidden_layers(width: int, hidden: tuple[int, ...], dropout: float
+                   ) -> tuple[list[nn.Module], int]:
+    """Linear + ReLU (+ dropout) for each hidden width; returns the layers and the last width."""
+    layers: list[nn.Module] = []
+    for h in hidden:
+        layers += [nn.Linear(width, h), nn.ReLU()]
+        if dropout:
+            layers.append(nn.Dropout(dropout))
+        width = h
+    return layers, width
+
+
 class MLPEncoder(nn.Module):
     """x (B, C, H, W) -> flatten -> hidden layers -> (mu, log_var), each (B, d_z)."""
 
@@ -44,13 +56,7 @@ class MLPEncoder(nn.Module):
                  dropout: float = 0.0) -> None:
         super().__init__()
         self.image_shape, self.num_classes = tuple(image_shape), num_classes
-        layers: list[nn.Module] = []
-        width = math.prod(image_shape) + num_classes
-        for h in hidden:
-            layers += [nn.Linear(width, h), nn.ReLU()]
-            if dropout:
-                layers.append(nn.Dropout(dropout))
-            width = h
+        layers, width = _hidden_layers(math.prod(image_shape) + num_classes, hidden, dropout)
         self.body = nn.Sequential(*layers)
         self.head = nn.Linear(width, 2 * latent_dim)  # -> [mu, log_var]
 
@@ -72,13 +78,7 @@ class MLPDecoder(nn.Module):
                  dropout: float = 0.0) -> None:
         super().__init__()
         self.image_shape, self.num_classes = tuple(image_shape), num_classes
-        layers: list[nn.Module] = []
-        width = latent_dim + num_classes
-        for h in hidden:
-            layers += [nn.Linear(width, h), nn.ReLU()]
-            if dropout:
-                layers.append(nn.Dropout(dropout))
-            width = h
+        layers, width = _hidden_layers(latent_dim + num_classes, hidden, dropout)
         layers.append(nn.Linear(width, math.prod(image_shape)))
         self.net = nn.Sequential(*layers)
 

@@ -31,6 +31,15 @@ from tutorial_lib.vae.gaussian import (
 from tutorial_lib.vae.models import VAE
 
 
+def _decode_samples(model: VAE, x: torch.Tensor, z: torch.Tensor,
+                    y: torch.Tensor | None) -> torch.Tensor:
+    """log p(x | z_s) for S samples per image: z (S, B, d_z) -> (S, B)."""
+    s, b = z.shape[:2]
+    xs = x.expand(s, *x.shape).reshape(s * b, *x.shape[1:])
+    ys = None if y is None else y.expand(s, b).reshape(s * b)
+    return model.log_px_given_z(xs, model.decode(z.reshape(s * b, -1), ys)).view(s, b)
+
+
 @dataclass
 class ELBOTerms:
     """Per-example terms of the ELBO, each (B,), plus the training loss (a scalar).
@@ -74,11 +83,7 @@ def elbo(
     check_positive_int(n_samples, "n_samples")
     mu, log_var = model.encode(x, y)
     z = reparameterize(mu, log_var, n_samples)  # (S, B, d_z)
-    s, b = z.shape[:2]
-    xs = x.expand(s, *x.shape).reshape(s * b, *x.shape[1:])
-    ys = None if y is None else y.expand(s, b).reshape(s * b)
-    out = model.decode(z.reshape(s * b, -1), ys)
-    reconstruction = model.log_px_given_z(xs, out).view(s, b).mean(0)
+    reconstruction = _decode_samples(model, x, z, y).mean(0)
     kl_per_dim = kl_normal_std_per_dim(mu, log_var)
     kl = kl_per_dim.sum(1)
     if free_bits > 0:
@@ -95,10 +100,7 @@ def log_importance_weights(model: VAE, x: torch.Tensor, k: int,
     check_positive_int(k, "k")
     mu, log_var = model.encode(x, y)
     z = reparameterize(mu, log_var, k)  # (k, B, d_z)
-    b = len(x)
-    xs = x.expand(k, *x.shape).reshape(k * b, *x.shape[1:])
-    ys = None if y is None else y.expand(k, b).reshape(k * b)
-    log_px = model.log_px_given_z(xs, model.decode(z.reshape(k * b, -1), ys)).view(k, b)
+    log_px = _decode_samples(model, x, z, y)
     return log_px + log_normal_std(z) - log_normal_diag(z, mu, log_var)
 
 
