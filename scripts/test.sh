@@ -25,5 +25,5 @@ export TUTORIAL_BUILT_BOOK="$ROOT/$OUT/_build/html"
 echo "==> book built in $(( $(date +%s) - start )) s"
 
 echo "==> pytest: unit tests, the built book, and nbval over every notebook (smoke budget)"
+# pytest runs last, so that its summary line ("N passed") closes the output.
 pytest -p no:cacheprovider tests notebooks --nbval-lax --nbval-current-env
-echo "==> all tests passed in $(( $(date +%s) - start )) s"
