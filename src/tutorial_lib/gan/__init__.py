@@ -1,0 +1,26 @@
+"""Generative adversarial networks (Part III): one module per concept.
+
+- :mod:`~tutorial_lib.gan.losses`: minimax, non-saturating, cross-entropy, Wasserstein,
+  hinge; gradient penalty, R1, weight clipping.
+- :mod:`~tutorial_lib.gan.models`: MLP and DCGAN generators/discriminators, conditional
+  and spectral-normalized options.
+- :mod:`~tutorial_lib.gan.train`: the alternating training loop with divergence detection.
+- :mod:`~tutorial_lib.gan.toy_metrics`: modes captured and high-quality samples.
+- :mod:`~tutorial_lib.gan.optimal_discriminator`: chapter 6's 1-D check.
+"""
+
+from tutorial_lib.gan.models import Discriminator, GANConfig, Generator
+from tutorial_lib.gan.toy_metrics import ModeCoverage, mode_coverage
+from tutorial_lib.gan.train import VARIANTS, GANDiverged, GANTrainConfig, train_gan
+
+__all__ = [
+    "VARIANTS",
+    "Discriminator",
+    "GANConfig",
+    "GANDiverged",
+    "GANTrainConfig",
+    "Generator",
+    "ModeCoverage",
+    "mode_coverage",
+    "train_gan",
+]

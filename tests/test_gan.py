@@ -1,0 +1,232 @@
+"""Part III foundations: GAN losses, models, metrics and the training loop."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import distributions as dist
+from torch import nn
+
+from tutorial_lib.data import grid25, ring8
+from tutorial_lib.gan import (
+    Discriminator,
+    GANConfig,
+    GANDiverged,
+    GANTrainConfig,
+    Generator,
+    mode_coverage,
+    train_gan,
+)
+from tutorial_lib.gan import losses as L
+from tutorial_lib.gan.optimal_discriminator import (
+    fit_discriminator,
+    optimal_discriminator,
+    value_at_optimum,
+    value_function,
+)
+
+
+# ---------------------------------------------------------------- losses
+def test_cross_entropy_losses_on_hand_made_logits() -> None:
+    real, fake = torch.tensor([2.0, 0.0]), torch.tensor([-1.0, 3.0])
+    sig = torch.sigmoid
+    expected_d = -(sig(real).log().mean() + (1 - sig(fake)).log().mean())
+    torch.testing.assert_close(L.discriminator_loss(real, fake), expected_d)
+    torch.testing.assert_close(L.generator_loss_saturating(fake), (1 - sig(fake)).log().mean())
+    torch.testing.assert_close(L.generator_loss_nonsaturating(fake), -sig(fake).log().mean())
+    # a perfect discriminator has (almost) zero loss
+    assert L.discriminator_loss(torch.full((4,), 20.0), torch.full((4,), -20.0)) < 1e-8
+
+
+def test_saturating_gradient_vanishes_where_nonsaturating_does_not() -> None:
+    """When D confidently rejects fakes (logit -8), d loss / d logit is ~0 for the minimax
+    loss and ~-1 for the non-saturating one (both push the logit up)."""
+    logit = torch.tensor([-8.0], requires_grad=True)
+    (g_sat,) = torch.autograd.grad(L.generator_loss_saturating(logit), logit)
+    (g_ns,) = torch.autograd.grad(L.generator_loss_nonsaturating(logit), logit)
+    assert -1e-3 < float(g_sat) < 0
+    assert float(g_ns) == pytest.approx(-1.0, abs=1e-3)
+
+
+def test_wasserstein_and_hinge_losses_and_gradient_signs() -> None:
+    real, fake = torch.tensor([1.0, 3.0], requires_grad=True), torch.tensor([0.0, -2.0],
+                                                                              requires_grad=True)
+    loss = L.critic_loss_wasserstein(real, fake)
+    assert float(loss.detach()) == pytest.approx(-1 - 2)  # -(mean real - mean fake)
+    gr, gf = torch.autograd.grad(loss, (real, fake))
+    assert torch.all(gr < 0) and torch.all(gf > 0)  # raise real scores, lower fake ones
+    assert float(L.generator_loss_wasserstein(fake.detach())) == pytest.approx(1.0)
+    hinge = L.discriminator_loss_hinge(torch.tensor([2.0, 0.5]), torch.tensor([-3.0, 0.0]))
+    assert float(hinge) == pytest.approx((0 + 0.5) / 2 + (0 + 1) / 2)
+
+
+def test_gradient_penalty_is_zero_for_a_1_lipschitz_critic() -> None:
+    w = torch.tensor([0.6, -0.8])  # unit norm: ||grad f|| = 1 everywhere
+    critic = nn.Linear(2, 1, bias=True)
+    with torch.no_grad():
+        critic.weight.copy_(w[None])
+    real, fake = torch.randn(64, 2), torch.randn(64, 2) + 3
+    assert float(L.gradient_penalty(critic, real, fake).detach()) < 1e-10
+    with torch.no_grad():
+        critic.weight.mul_(3.0)  # 3-Lipschitz: (3 - 1)^2 = 4
+    assert float(L.gradient_penalty(critic, real, fake).detach()) == pytest.approx(4.0, rel=1e-5)
+
+
+def test_gradient_penalty_interpolates_uniformly() -> None:
+    """With f(x) = ||x||^2/2 on 1-D points real = 1, fake = 0, x_hat = eps, grad = eps, so
+    the penalty is E (eps - 1)^2 = 1/3 for eps ~ U[0, 1] (a normal eps would give 2)."""
+    real, fake = torch.ones(200_000, 1), torch.zeros(200_000, 1)
+    value = L.gradient_penalty(lambda x: (x**2).sum(1) / 2, real, fake)
+    assert float(value.detach()) == pytest.approx(1 / 3, abs=5e-3)
+
+
+def test_r1_penalty_and_weight_clipping() -> None:
+    real = torch.randn(8, 3)
+    assert float(L.r1_penalty(lambda x: (2 * x).sum(1), real).detach()) == pytest.approx(12)
+    layer = nn.Linear(3, 3)
+    with torch.no_grad():
+        layer.weight.fill_(5.0)
+    L.clip_weights(layer, 0.01)
+    assert layer.weight.abs().max() <= 0.01 and layer.bias.abs().max() <= 0.01
+
+
+def test_spectral_norm_makes_the_top_singular_value_one() -> None:
+    torch.manual_seed(0)
+    d = Discriminator(GANConfig(data_shape=(2,), hidden=32, spectral_norm=True))
+    d.train()
+    for _ in range(30):  # power iteration runs once per forward pass in training mode
+        d(torch.randn(4, 2))
+    layer = d.features[0]
+    top = torch.linalg.matrix_norm(layer.weight.detach(), ord=2)
+    assert float(top) == pytest.approx(1.0, abs=1e-3)
+
+
+# ---------------------------------------------------------------- chapter 6's 1-D check
+def test_optimal_discriminator_and_the_jsd_identity() -> None:
+    grid = torch.linspace(-12, 12, 8001, dtype=torch.float64)
+    p = dist.Normal(torch.tensor(0.0, dtype=torch.float64), 1.0)
+    q = dist.Normal(torch.tensor(1.5, dtype=torch.float64), 0.7)
+    d_star = optimal_discriminator(p.log_prob, q.log_prob, grid)
+    torch.testing.assert_close(
+        d_star, p.log_prob(grid).exp() / (p.log_prob(grid).exp() + q.log_prob(grid).exp()))
+    fitted = fit_discriminator(p.log_prob, q.log_prob, grid, steps=3000, lr=0.05)
+    # gradient ascent on V moves D(x) at a speed proportional to the density at x:
+    # compare where the densities are not negligible
+    where = (p.log_prob(grid).exp() + q.log_prob(grid).exp()) > 0.02
+    torch.testing.assert_close(fitted[where], d_star[where], atol=2e-3, rtol=0)
+    v_star, identity = value_at_optimum(p.log_prob, q.log_prob, grid)
+    assert v_star == pytest.approx(identity, abs=1e-6)
+    assert v_star > float(value_function(torch.full_like(grid, 0.5), p.log_prob, q.log_prob,
+                                         grid))
+    same, minimum = value_at_optimum(p.log_prob, p.log_prob, grid)
+    assert same == pytest.approx(-math.log(4), abs=1e-6) and minimum == pytest.approx(same)
+
+
+# ---------------------------------------------------------------- toy metrics
+def test_mode_coverage_of_true_and_collapsed_samples() -> None:
+    for target in (ring8(), grid25()):
+        perfect = mode_coverage(target.sample(2500, seed=0), target)
+        assert perfect.modes_captured == target.n_modes
+        # P(||N(0, s^2 I_2)|| <= 3 s) = 1 - exp(-4.5) = 98.9%
+        assert perfect.high_quality == pytest.approx(100 * (1 - math.exp(-4.5)), abs=1.0)
+        collapsed = target.means_tensor()[:1] + target.std * torch.randn(2500, 2)
+        one = mode_coverage(collapsed, target)
+        assert one.modes_captured == 1 and one.high_quality > 95
+        spread = mode_coverage(torch.randn(2500, 2) * 10, target)
+        assert spread.high_quality < 5
+
+
+# ---------------------------------------------------------------- models and training
+GAN_VARIANTS = [
+    GANConfig(data_shape=(2,), latent_dim=2, hidden=16),
+    GANConfig(data_shape=(2,), latent_dim=4, hidden=16, spectral_norm=True),
+    GANConfig(data_shape=(1, 28, 28), latent_dim=16, hidden=8),
+    GANConfig(data_shape=(1, 8, 8), latent_dim=8, hidden=8, spectral_norm=True),
+    GANConfig(data_shape=(1, 28, 28), latent_dim=8, hidden=8, num_classes=10),
+    GANConfig(data_shape=(2,), latent_dim=2, hidden=16, num_classes=3),
+]
+
+
+@pytest.mark.parametrize(
+    "config", GAN_VARIANTS,
+    ids=lambda c: f"{c.data_shape}-sn{int(c.spectral_norm)}-c{c.num_classes}",
+)
+def test_every_gan_variant_runs_forward_and_backward(config: GANConfig) -> None:
+    torch.manual_seed(0)
+    g, d = Generator(config), Discriminator(config)
+    y = torch.arange(6) % config.num_classes if config.num_classes else None
+    x = g(g.sample_latent(6), y)
+    assert x.shape == (6, *config.data_shape)
+    out = d(x, y)
+    assert out.shape == (6,)
+    L.generator_loss_nonsaturating(out).backward()
+    assert all(p.grad is not None for p in g.parameters())
+    if len(config.data_shape) == 3:
+        imgs = g.images(g.sample_latent(3), None if y is None else y[:3])
+        assert imgs.min() >= 0 and imgs.max() <= 1
+
+
+@pytest.mark.parametrize("variant", ["minimax", "nonsaturating", "wgan-clip", "wgan-gp",
+                                     "hinge", "r1"])
+def test_each_loss_variant_trains_on_the_ring(variant: str) -> None:
+    torch.manual_seed(0)
+    config = GANConfig(data_shape=(2,), latent_dim=2, hidden=32, layers=2)
+    g, d = Generator(config), Discriminator(config)
+    target = ring8()
+    run = train_gan(g, d, lambda n: target.sample(n), GANTrainConfig(
+        variant=variant, steps=20, batch_size=64, snapshot_every=10, ema=0.9),
+        device="cpu", progress=False)
+    assert len(run.history["loss_d"]) == 20
+    assert all(math.isfinite(v) for v in run.history["loss_g"])
+    assert [s for s, _ in run.snapshots] == [1, 10, 20]
+    assert run.ema_generator is not None
+
+
+def test_divergence_stops_with_a_message_and_restores_the_last_good_state() -> None:
+    torch.manual_seed(0)
+    config = GANConfig(data_shape=(2,), latent_dim=2, hidden=16, layers=1)
+    g, d = Generator(config), Discriminator(config)
+    calls = {"n": 0}
+
+    def real(n: int) -> torch.Tensor:
+        calls["n"] += 1
+        x = torch.randn(n, 2)
+        return x * float("nan") if calls["n"] > 6 else x  # the data go bad at step 4
+
+    with pytest.raises(GANDiverged, match="restored to their state at step"):
+        train_gan(g, d, real, GANTrainConfig(steps=10, batch_size=8), device="cpu",
+                  progress=False)
+    assert all(torch.isfinite(p).all() for p in g.parameters())
+    assert all(torch.isfinite(p).all() for p in d.parameters())
+
+
+def test_wrong_inputs_raise_clear_errors() -> None:
+    g = Generator(GANConfig(data_shape=(2,), latent_dim=2))
+    d = Discriminator(GANConfig(data_shape=(2,)))
+    with pytest.raises(ValueError, match="trailing shape \\(2,\\)"):
+        g(torch.zeros(3, 5))
+    with pytest.raises(ValueError, match="trailing shape \\(2,\\)"):
+        d(torch.zeros(3, 3))
+    with pytest.raises(ValueError, match="one output per example"):
+        L.discriminator_loss(torch.zeros(3, 2), torch.zeros(3))
+    with pytest.raises(ValueError, match="unknown variant"):
+        train_gan(g, d, lambda n: torch.zeros(n, 2), GANTrainConfig(variant="lsgan"),
+                  progress=False)
+    with pytest.raises(ValueError, match="must match"):
+        L.gradient_penalty(d, torch.zeros(3, 2), torch.zeros(4, 2))
+    cond = Discriminator(GANConfig(data_shape=(2,), num_classes=3))
+    with pytest.raises(ValueError, match="needs labels"):
+        cond(torch.zeros(3, 2))
+
+
+@pytest.mark.gpu
+def test_gan_variants_on_cuda_match_cpu_losses() -> None:
+    real, fake = torch.randn(16), torch.randn(16)
+    for loss in (L.discriminator_loss, L.discriminator_loss_hinge, L.critic_loss_wasserstein):
+        torch.testing.assert_close(loss(real.cuda(), fake.cuda()).cpu(), loss(real, fake))
+    for config in GAN_VARIANTS:
+        g, d = Generator(config).cuda(), Discriminator(config).cuda()
+        y = (torch.arange(4) % config.num_classes).cuda() if config.num_classes else None
+        L.generator_loss_nonsaturating(d(g(g.sample_latent(4), y), y)).backward()
