@@ -16,11 +16,11 @@ import math
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm as _sn
 
 from tutorial_lib.checks import check_tensor
+from tutorial_lib.conditioning import append_label
 
 
 def _maybe_sn(layer: nn.Module, use: bool) -> nn.Module:
@@ -83,7 +83,7 @@ class Generator(nn.Module):
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         check_tensor(z, "z", ndim=2, last_dims=(self.config.latent_dim,))
-        h = _with_label(z, y, self.config.num_classes)
+        h = append_label(z, y, self.config.num_classes)
         if self.kind == "mlp":
             return self.net(h)
         h = self.project(h).view(len(z), self.ch, self.side, self.side)
@@ -146,16 +146,6 @@ class Discriminator(nn.Module):
         elif y is not None:
             raise ValueError("this discriminator is not conditional but labels were given")
         return out
-
-
-def _with_label(z: torch.Tensor, y: torch.Tensor | None, num_classes: int) -> torch.Tensor:
-    if num_classes == 0:
-        if y is not None:
-            raise ValueError("this generator is not conditional but labels were given")
-        return z
-    if y is None or y.shape != (len(z),):
-        raise ValueError(f"this conditional generator needs labels y of shape ({len(z)},)")
-    return torch.cat([z, F.one_hot(y.long(), num_classes).float()], 1)
 
 
 def to_model_space(x: torch.Tensor) -> torch.Tensor:

@@ -14,6 +14,7 @@ import torch
 
 from tutorial_lib.vae.gaussian import kl_normal_std_per_dim
 from tutorial_lib.vae.models import VAE
+from tutorial_lib.vae.objectives import device_batches
 
 
 @torch.no_grad()
@@ -21,11 +22,9 @@ def posterior_statistics(model: VAE, x: torch.Tensor, y: torch.Tensor | None = N
                          batch_size: int = 500) -> tuple[torch.Tensor, torch.Tensor]:
     """(mu, log_var) of q(z | x) for every image; each (N, d_z), on the CPU."""
     model.eval()
-    device = next(model.parameters()).device
     mus, log_vars = [], []
-    for i in range(0, len(x), batch_size):
-        yb = None if y is None else y[i:i + batch_size].to(device)
-        mu, log_var = model.encode(x[i:i + batch_size].to(device), yb)
+    for xb, yb in device_batches(model, x, y, batch_size):
+        mu, log_var = model.encode(xb, yb)
         mus.append(mu.cpu())
         log_vars.append(log_var.cpu())
     return torch.cat(mus), torch.cat(log_vars)

@@ -13,27 +13,11 @@ import math
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from tutorial_lib.checks import check_images, check_tensor
+from tutorial_lib.conditioning import append_label
 from tutorial_lib.vae.likelihoods import make_likelihood
-
-
-def _one_hot(y: torch.Tensor | None, num_classes: int, batch: int) -> torch.Tensor | None:
-    if num_classes == 0:
-        if y is not None:
-            raise ValueError("this model is not conditional (num_classes=0) but a label y "
-                             "was given")
-        return None
-    if y is None:
-        raise ValueError(f"this conditional model needs labels y (B,) in 0..{num_classes - 1}")
-    if y.dtype not in (torch.int64, torch.int32) or y.shape != (batch,):
-        raise ValueError(f"y: expected integer labels of shape ({batch},), got "
-                         f"{y.dtype} {tuple(y.shape)}")
-    if y.numel() and (y.min() < 0 or y.max() >= num_classes):
-        raise ValueError(f"y: labels must be in 0..{num_classes - 1}")
-    return F.one_hot(y.long(), num_classes).float()
 
 
 def _hidden_layers(width: int, hidden: tuple[int, ...], dropout: float
@@ -62,10 +46,7 @@ class MLPEncoder(nn.Module):
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor]:
-        h = x.flatten(1)
-        c = _one_hot(y, self.num_classes, len(x))
-        if c is not None:
-            h = torch.cat([h, c], 1)
+        h = append_label(x.flatten(1), y, self.num_classes)
         mu, log_var = self.head(self.body(h)).chunk(2, dim=1)
         return mu, log_var
 
@@ -83,9 +64,7 @@ class MLPDecoder(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        c = _one_hot(y, self.num_classes, len(z))
-        h = z if c is None else torch.cat([z, c], 1)
-        return self.net(h).view(len(z), *self.image_shape)
+        return self.net(append_label(z, y, self.num_classes)).view(len(z), *self.image_shape)
 
 
 class ConvEncoder(nn.Module):
@@ -121,10 +100,7 @@ class ConvEncoder(nn.Module):
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor]:
-        h = self.conv(x).flatten(1)
-        c = _one_hot(y, self.num_classes, len(x))
-        if c is not None:
-            h = torch.cat([h, c], 1)
+        h = append_label(self.conv(x).flatten(1), y, self.num_classes)
         mu, log_var = self.head(self.fc(h)).chunk(2, dim=1)
         return mu, log_var
 
@@ -164,9 +140,8 @@ class ConvDecoder(nn.Module):
         )
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        c = _one_hot(y, self.num_classes, len(z))
-        h = z if c is None else torch.cat([z, c], 1)
-        return self.deconv(self.fc(h).view(len(z), self.c2, self.side, self.side))
+        h = self.fc(append_label(z, y, self.num_classes))
+        return self.deconv(h.view(len(z), self.c2, self.side, self.side))
 
 
 @dataclass(frozen=True)

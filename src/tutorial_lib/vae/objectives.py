@@ -16,6 +16,7 @@ d ln 2). Everything is computed in log space with logsumexp.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -38,6 +39,15 @@ def _decode_samples(model: VAE, x: torch.Tensor, z: torch.Tensor,
     xs = x.expand(s, *x.shape).reshape(s * b, *x.shape[1:])
     ys = None if y is None else y.expand(s, b).reshape(s * b)
     return model.log_px_given_z(xs, model.decode(z.reshape(s * b, -1), ys)).view(s, b)
+
+
+def device_batches(model: VAE, x: torch.Tensor, y: torch.Tensor | None, batch_size: int
+                   ) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
+    """Consecutive batches (x_b, y_b) of a data set, moved to the model's device."""
+    device = next(model.parameters()).device
+    for i in range(0, len(x), batch_size):
+        yield (x[i:i + batch_size].to(device),
+               None if y is None else y[i:i + batch_size].to(device))
 
 
 @dataclass
@@ -165,14 +175,13 @@ def estimate_log_likelihood(
     check_positive_int(k, "k")
     was_training = model.training
     model.eval()
-    device = next(model.parameters()).device
     if seed is not None:
         torch.manual_seed(seed)
     out = []
-    batches = range(0, len(x), batch_size)
-    for i in tqdm(batches, desc=f"log p(x), k={k}", disable=not progress, leave=False):
-        xb = x[i:i + batch_size].to(device)
-        yb = None if y is None else y[i:i + batch_size].to(device)
+    batches = device_batches(model, x, y, batch_size)
+    total = math.ceil(len(x) / batch_size)
+    for xb, yb in tqdm(batches, total=total, desc=f"log p(x), k={k}", disable=not progress,
+                       leave=False):
         out.append(iwae_bound(model, xb, k, yb, chunk=chunk).cpu())
     model.train(was_training)
     return LogLikelihood(torch.cat(out), k, int(x[0].numel()))
@@ -184,11 +193,8 @@ def evaluate_elbo(model: VAE, x: torch.Tensor, y: torch.Tensor | None = None,
     """Average ELBO, reconstruction and KL over a data set, in nats per image."""
     was_training = model.training
     model.eval()
-    device = next(model.parameters()).device
     sums = {"elbo": 0.0, "reconstruction": 0.0, "kl": 0.0}
-    for i in range(0, len(x), batch_size):
-        xb = x[i:i + batch_size].to(device)
-        yb = None if y is None else y[i:i + batch_size].to(device)
+    for xb, yb in device_batches(model, x, y, batch_size):
         t = elbo(model, xb, yb)
         sums["elbo"] += float(t.elbo.sum())
         sums["reconstruction"] += float(t.reconstruction.sum())
