@@ -16,7 +16,7 @@ def test_help_lists_the_subcommands(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--help"])
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
-    for command in ("info", "data", "bench"):
+    for command in ("info", "data", "bench", "train"):
         assert command in out
 
 
@@ -65,3 +65,29 @@ def test_bench_vae_prints_a_table_then_json_with_the_required_keys(
     for model in (result["baseline"], result["reference"]):
         assert 0 < model["test_nll"] <= model["test_elbo"] + 0.5
     assert result["test_nll"] == result["reference"]["test_nll"]
+
+
+def test_bench_gan_prints_a_table_then_json_with_the_required_keys(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["bench", "gan", "--budget", "smoke", "--seeds", "2", "--variants",
+                 "nonsaturating,r1", "--device", "cpu"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("bench gan")
+    result = json.loads(lines[-1])
+    assert set(result["variants"]) == {"nonsaturating", "r1"}
+    assert result["recommended"] in ("nonsaturating", "r1", "minimax", "wgan-clip",
+                                     "wgan-gp", "hinge-sn")
+    for name, row in result["variants"].items():
+        assert any(line.startswith(name) for line in lines)
+        for data, n_modes in (("ring8", 8), ("grid25", 25)):
+            r = row[data]
+            assert {"modes_mean", "modes_min", "hq_mean"} <= set(r)
+            assert len(r["modes"]) == 2 and len(r["hq"]) == 2
+            assert 0 <= r["modes_min"] <= r["modes_mean"] <= n_modes
+            assert r["modes_mean"] == pytest.approx(sum(r["modes"]) / 2)
+            assert 0 <= r["hq_mean"] <= 100
+    assert main(["bench", "gan", "--workers", "0", "--budget", "smoke"]) == 2
+    assert "workers must be at least 1" in capsys.readouterr().err
+    assert main(["bench", "gan", "--variants", "lsgan", "--budget", "smoke"]) == 2
+    assert "unknown variant 'lsgan'" in capsys.readouterr().err

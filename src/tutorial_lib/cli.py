@@ -5,8 +5,9 @@ Subcommands:
     data        list the data sets; download full MNIST / Fashion-MNIST
     bench       benchmarks; each takes --data, --budget and --seeds, prints a table and,
                 as its last line, one JSON object with the same figures
+    train       train a model with the book's recipe; save a verified checkpoint
 
-Later parts of the book add subcommands here (train, exercises, timings) by writing a
+Later parts of the book add subcommands here (exercises, timings) by writing a
 module with ``add_parser(subparsers)`` and listing it in ``SUBCOMMANDS``.
 """
 
@@ -18,7 +19,7 @@ import sys
 from collections.abc import Sequence
 
 SUBCOMMANDS = ("tutorial_lib.commands.info", "tutorial_lib.commands.data",
-               "tutorial_lib.commands.bench")
+               "tutorial_lib.commands.bench", "tutorial_lib.commands.train")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -21,13 +21,16 @@ class Target:
     default_data: str
     run: Callable[[argparse.Namespace], dict[str, Any]]
     table: Callable[[dict[str, Any]], str]
+    extra: Callable[[argparse.ArgumentParser], None] | None = None  # more options
+    default_seeds: int = 3
 
 
 def _targets() -> dict[str, Target]:
+    from tutorial_lib.bench_gan import TARGET as GAN
     from tutorial_lib.bench_mle import TARGET as MLE
     from tutorial_lib.bench_vae import TARGET as VAE
 
-    return {"mle": MLE, "vae": VAE}
+    return {"mle": MLE, "vae": VAE, "gan": GAN}
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -41,8 +44,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                        help=f"data set (default: {target.default_data})")
         t.add_argument("--budget", default=None, choices=["smoke", "book", "full"],
                        help="budget (default: $TUTORIAL_BUDGET, else book)")
-        t.add_argument("--seeds", type=int, default=3, help="number of seeds (default: 3)")
+        t.add_argument("--seeds", type=int, default=target.default_seeds,
+                       help=f"number of seeds (default: {target.default_seeds})")
         t.add_argument("--device", default=None, help="cpu | cuda | mps (default: automatic)")
+        if target.extra is not None:
+            target.extra(t)
         t.set_defaults(run=_runner(target))
 
 

@@ -7,8 +7,14 @@
 - :mod:`~tutorial_lib.gan.train`: the alternating training loop with divergence detection.
 - :mod:`~tutorial_lib.gan.toy_metrics`: modes captured and high-quality samples.
 - :mod:`~tutorial_lib.gan.optimal_discriminator`: chapter 6's 1-D check.
+- :mod:`~tutorial_lib.gan.game`: the discriminator's decision surface over training.
+- :mod:`~tutorial_lib.gan.recipes`: the book's settings for each variant, chosen by
+  measurement (shared by the notebooks, ``bench gan`` and ``train gan``).
+- :mod:`~tutorial_lib.gan.reference`: generators saved and loaded as verified checkpoints.
+- :mod:`~tutorial_lib.gan.latent`: straight and spherical paths through latent space.
 """
 
+from tutorial_lib.gan import recipes
 from tutorial_lib.gan.models import Discriminator, GANConfig, Generator
 from tutorial_lib.gan.toy_metrics import ModeCoverage, mode_coverage
 from tutorial_lib.gan.train import VARIANTS, GANDiverged, GANTrainConfig, train_gan
@@ -22,5 +28,6 @@ __all__ = [
     "Generator",
     "ModeCoverage",
     "mode_coverage",
+    "recipes",
     "train_gan",
 ]

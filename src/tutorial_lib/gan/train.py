@@ -42,6 +42,8 @@ class GANTrainConfig:
     r1_gamma: float = 1.0  # gamma of the R1 penalty
     clip: float = 0.01  # weight clipping limit (wgan-clip)
     ema: float | None = None  # e.g. 0.999: keep a moving average of the generator
+    decay_from: float | None = None  # e.g. 0.5: from this fraction of steps, both learning
+    #   rates fall linearly to zero at the last step (None: constant learning rates)
     snapshot_every: int | None = None  # save generator samples every this many steps
     explode: float = 1e6  # |loss| above this counts as divergence
     seed: int = 0
@@ -88,6 +90,18 @@ def _generator_loss(variant: str, fake_out: torch.Tensor) -> torch.Tensor:
     return L.generator_loss_wasserstein(fake_out)
 
 
+def _decay(config: GANTrainConfig) -> Callable[[int], float]:
+    """Learning-rate factor after ``done`` generator steps: 1, then linear to 0."""
+    start = config.steps if config.decay_from is None else round(config.decay_from * config.steps)
+
+    def factor(done: int) -> float:
+        if done <= start:
+            return 1.0
+        return max(0.0, (config.steps - done) / max(1, config.steps - start))
+
+    return factor
+
+
 def train_gan(
     g: Generator,
     d: Discriminator,
@@ -121,6 +135,7 @@ def train_gan(
     fixed_y = (torch.arange(config.snapshot_z, device=device) % g.config.num_classes
                if conditional else None)
     ema = copy.deepcopy(g).eval() if config.ema else None
+    schedules = [torch.optim.lr_scheduler.LambdaLR(opt, _decay(config)) for opt in (opt_g, opt_d)]
     history: dict[str, list[float]] = {"step": [], "loss_d": [], "loss_g": []}
     run = GANRun(history, [], ema)
     good = (copy.deepcopy(g.state_dict()), copy.deepcopy(d.state_dict()))
@@ -167,6 +182,8 @@ def train_gan(
                     pe.lerp_(p, 1 - config.ema)
                 for be, b in zip(ema.buffers(), g.buffers(), strict=True):
                     be.copy_(b)
+        for schedule in schedules:
+            schedule.step()
         history["step"].append(float(step))
         history["loss_d"].append(ld)
         history["loss_g"].append(lg)
