@@ -218,3 +218,39 @@ def test_slerp_keeps_the_norm_and_hits_both_endpoints() -> None:
     torch.testing.assert_close(slerp(z0, 2 * z0, torch.tensor([0.5])), 1.5 * z0[None])
     with pytest.raises(ValueError, match="steps must be at least 2"):
         interpolate_latents(z0, z1, 1)
+
+
+def test_the_generator_average_is_the_warmed_up_exponential_average() -> None:
+    from tutorial_lib.gan.train import ema_decay
+
+    assert ema_decay(0.999, 1) == pytest.approx(2 / 11)
+    assert ema_decay(0.999, 10_000) == 0.999
+    torch.manual_seed(0)
+    g, d = Generator(SMALL), Discriminator(SMALL)
+    history: list[torch.Tensor] = []
+    run = train_gan(g, d, ring8().sample,
+                    GANTrainConfig(steps=6, batch_size=8, ema=0.9),
+                    device="cpu", progress=False,
+                    callback=lambda step, g, d: history.append(
+                        g.net[0].weight.detach().clone()))
+    torch.manual_seed(0)  # the same seed gives the initial weights again
+    first = Generator(SMALL).net[0].weight.detach().clone()
+    expected = first
+    for step, w in enumerate(history, start=1):
+        beta = ema_decay(0.9, step)
+        expected = beta * expected + (1 - beta) * w
+    torch.testing.assert_close(run.ema_generator.net[0].weight, expected)
+
+
+@pytest.mark.gpu
+def test_reference_generator_and_training_on_cuda_match_cpu() -> None:
+    name = next(iter(read_manifest(REFERENCE_DIR)))
+    cpu, gpu = load_generator(name, device="cpu"), load_generator(name, device="cuda")
+    z = cpu.sample_latent(8, torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        torch.testing.assert_close(gpu(z.cuda()).cpu(), cpu(z), atol=1e-4, rtol=1e-4)
+    torch.manual_seed(0)
+    g, d = Generator(SMALL), Discriminator(SMALL)
+    run = train_gan(g, d, ring8().sample, GANTrainConfig(steps=5, batch_size=8, ema=0.9),
+                    device="cuda", progress=False)
+    assert next(g.parameters()).is_cuda and next(run.ema_generator.parameters()).is_cuda

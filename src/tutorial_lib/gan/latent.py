@@ -2,8 +2,8 @@
 
 For z ~ N(0, I_{d_z}) the norm concentrates near sqrt(d_z), so the midpoint of a straight
 line between two independent codes is atypically short (about sqrt(d_z / 2)). Spherical
-interpolation (slerp) moves along the great circle instead and keeps the norm between
-the two endpoints' norms.
+interpolation (slerp) moves along the great circle instead: between two codes of equal
+norm, every point of the path has that norm.
 """
 
 from __future__ import annotations

@@ -41,7 +41,9 @@ class GANTrainConfig:
     gp_weight: float = 10.0  # lambda of the gradient penalty
     r1_gamma: float = 1.0  # gamma of the R1 penalty
     clip: float = 0.01  # weight clipping limit (wgan-clip)
-    ema: float | None = None  # e.g. 0.999: keep a moving average of the generator
+    ema: float | None = None  # e.g. 0.999: keep a moving average of the generator; at
+    #   step t the decay is min(ema, (1 + t) / (10 + t)), so early steps forget the
+    #   initialization quickly (the warm-up of TensorFlow's ExponentialMovingAverage)
     decay_from: float | None = None  # e.g. 0.5: from this fraction of steps, both learning
     #   rates fall linearly to zero at the last step (None: constant learning rates)
     snapshot_every: int | None = None  # save generator samples every this many steps
@@ -88,6 +90,11 @@ def _generator_loss(variant: str, fake_out: torch.Tensor) -> torch.Tensor:
     if variant == "hinge":
         return L.generator_loss_hinge(fake_out)
     return L.generator_loss_wasserstein(fake_out)
+
+
+def ema_decay(ema: float, step: int) -> float:
+    """The moving average's decay after generator step ``step`` (1, 2, ...)."""
+    return min(ema, (1 + step) / (10 + step))
 
 
 def _decay(config: GANTrainConfig) -> Callable[[int], float]:
@@ -178,8 +185,9 @@ def train_gan(
         good = (copy.deepcopy(g.state_dict()), copy.deepcopy(d.state_dict()))
         if ema is not None:
             with torch.no_grad():
+                beta = ema_decay(config.ema, step)
                 for pe, p in zip(ema.parameters(), g.parameters(), strict=True):
-                    pe.lerp_(p, 1 - config.ema)
+                    pe.lerp_(p, 1 - beta)
                 for be, b in zip(ema.buffers(), g.buffers(), strict=True):
                     be.copy_(b)
         for schedule in schedules:
