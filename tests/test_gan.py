@@ -231,3 +231,13 @@ def test_gan_variants_on_cuda_match_cpu_losses() -> None:
         g, d = Generator(config).cuda(), Discriminator(config).cuda()
         y = (torch.arange(4) % config.num_classes).cuda() if config.num_classes else None
         L.generator_loss_nonsaturating(d(g(g.sample_latent(4), y), y)).backward()
+
+
+def test_value_at_optimum_is_finite_where_a_density_underflows() -> None:
+    # far in the tails, p_g underflows to exactly 0 in float32; 0 log 0 must count as 0
+    p, q = dist.Normal(0.0, 1.0), dist.Normal(6.0, 0.3)
+    grid = torch.linspace(-8, 10, 3601)
+    assert (q.log_prob(grid).exp() == 0).any()
+    v, closed = value_at_optimum(p.log_prob, q.log_prob, grid)
+    assert math.isfinite(v) and v == pytest.approx(closed, abs=1e-4)
+    assert -math.log(4) < v <= 0

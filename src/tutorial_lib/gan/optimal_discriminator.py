@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable
 
 import torch
+import torch.nn.functional as F
 
 from tutorial_lib.divergences import jensen_shannon_grid
 
@@ -29,9 +30,12 @@ def _weights(grid: torch.Tensor) -> torch.Tensor:
 def value_function(d_values: torch.Tensor, log_p_data: LogDensity, log_p_g: LogDensity,
                    grid: torch.Tensor) -> torch.Tensor:
     """V(D) = int p_data log D + p_g log(1 - D) on a grid, for D given on the grid (n,)."""
-    p, q = log_p_data(grid).exp(), log_p_g(grid).exp()
-    d = d_values.clamp(1e-12, 1 - 1e-12)
-    return (_weights(grid) * (p * d.log() + q * (1 - d).log())).sum()
+    p = log_p_data(grid).double().exp()
+    q = log_p_g(grid).double().exp()
+    d = d_values.double()
+    # xlogy: 0 log 0 = 0 where a density underflows to 0 (float32 has no 1 - 1e-12 < 1)
+    value = torch.special.xlogy(p, d) + torch.special.xlogy(q, 1 - d)
+    return (_weights(grid).double() * value).sum()
 
 
 def optimal_discriminator(log_p_data: LogDensity, log_p_g: LogDensity, grid: torch.Tensor
@@ -56,6 +60,10 @@ def fit_discriminator(log_p_data: LogDensity, log_p_g: LogDensity, grid: torch.T
 def value_at_optimum(log_p_data: LogDensity, log_p_g: LogDensity, grid: torch.Tensor
                      ) -> tuple[float, float]:
     """(V(D*), -log 4 + 2 JSD(p_data || p_g)): the two sides of Goodfellow et al.'s Theorem 1."""
-    v = float(value_function(optimal_discriminator(log_p_data, log_p_g, grid), log_p_data,
-                             log_p_g, grid))
+    # through the logit a = log p_data - log p_g: log D* = logsigmoid(a) and
+    # log(1 - D*) = logsigmoid(-a) stay finite where D* rounds to 0 or 1
+    lp, lq = log_p_data(grid).double(), log_p_g(grid).double()
+    a = lp - lq
+    terms = lp.exp() * F.logsigmoid(a) + lq.exp() * F.logsigmoid(-a)
+    v = float((_weights(grid).double() * terms).sum())
     return v, -math.log(4) + 2 * jensen_shannon_grid(log_p_data, log_p_g, grid)
