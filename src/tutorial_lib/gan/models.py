@@ -13,6 +13,7 @@ to z, the discriminator adds a projection of a label embedding onto its features
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -25,6 +26,17 @@ from tutorial_lib.conditioning import append_label
 
 def _maybe_sn(layer: nn.Module, use: bool) -> nn.Module:
     return _sn(layer) if use else layer
+
+
+def _mlp_hidden(width: int, config: GANConfig, activation: Callable[[], nn.Module],
+                spectral: bool) -> list[nn.Module]:
+    """``config.layers`` blocks of Linear(-> config.hidden) + activation, optionally
+    spectral-normalized: the hidden layers of both MLP networks."""
+    layers: list[nn.Module] = []
+    for _ in range(config.layers):
+        layers += [_maybe_sn(nn.Linear(width, config.hidden), spectral), activation()]
+        width = config.hidden
+    return layers
 
 
 @dataclass(frozen=True)
@@ -48,11 +60,9 @@ class Generator(nn.Module):
         self.config = config
         k, d = config.num_classes, config.latent_dim
         if len(config.data_shape) == 1:
-            width, layers = d + k, []
-            for _ in range(config.layers):
-                layers += [nn.Linear(width, config.hidden), nn.ReLU()]
-                width = config.hidden
-            layers.append(nn.Linear(width, config.data_shape[0]))
+            layers = _mlp_hidden(d + k, config, nn.ReLU, spectral=False)
+            layers.append(nn.Linear(config.hidden if config.layers else d + k,
+                                    config.data_shape[0]))
             self.net = nn.Sequential(*layers)
             self.kind = "mlp"
         else:
@@ -106,11 +116,9 @@ class Discriminator(nn.Module):
         self.config = config
         sn, k = config.spectral_norm, config.num_classes
         if len(config.data_shape) == 1:
-            width, layers = config.data_shape[0], []
-            for _ in range(config.layers):
-                layers += [_maybe_sn(nn.Linear(width, config.hidden), sn), nn.LeakyReLU(0.2)]
-                width = config.hidden
-            self.features = nn.Sequential(*layers)
+            width = config.hidden if config.layers else config.data_shape[0]
+            self.features = nn.Sequential(*_mlp_hidden(
+                config.data_shape[0], config, lambda: nn.LeakyReLU(0.2), spectral=sn))
         else:
             c, h, w = config.data_shape
             ch = config.hidden
