@@ -95,6 +95,8 @@ def test_every_reference_checkpoint_matches_the_manifest() -> None:
         assert path.stat().st_size <= 5_000_000, f"{name} is over 5 MB"
         assert entry.command.startswith("python -m tutorial_lib train ")
         assert f"--name {name}" in entry.command and f"--seed {entry.seed}" in entry.command
+        if entry.model == "metrics.DigitClassifier":  # tested in test_metrics.py
+            continue
         g = load_generator(name, device="cpu")
         with torch.no_grad():
             x = g(g.sample_latent(4))

@@ -82,3 +82,28 @@ def check_positive_int(value: object, name: str, *, allow_zero: bool = False) ->
         raise ValueError(f"{name}: expected a {'non-negative' if allow_zero else 'positive'} "
                          f"integer, got {value}")
     return value
+
+
+def check_features(x: object, name: str = "features", *, min_rows: int = 1):
+    """Check a feature matrix (N, D), a tensor or array of finite numbers with N >= min_rows;
+    returns it as a float64 NumPy array."""
+    import numpy as np
+
+    if isinstance(x, torch.Tensor):
+        array = x.detach().to("cpu", torch.float64).numpy()
+    elif isinstance(x, np.ndarray):
+        if not np.issubdtype(x.dtype, np.number):
+            raise TypeError(f"{name}: expected numbers, got {describe(x)}")
+        array = x.astype(np.float64)
+    else:
+        raise TypeError(f"{name}: expected a feature matrix (N, D) as a torch.Tensor or "
+                        f"numpy array, got {describe(x)}")
+    if array.ndim != 2:
+        raise ValueError(f"{name}: expected a feature matrix of shape (N, D), got "
+                         f"{describe(x)}; flatten images first or pass extractor features")
+    if len(array) < min_rows:
+        raise ValueError(f"{name}: expected at least {min_rows} rows (samples), got "
+                         f"{len(array)}")
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name}: contains NaN or infinite values")
+    return array
