@@ -241,3 +241,48 @@ def test_value_at_optimum_is_finite_where_a_density_underflows() -> None:
     v, closed = value_at_optimum(p.log_prob, q.log_prob, grid)
     assert math.isfinite(v) and v == pytest.approx(closed, abs=1e-4)
     assert -math.log(4) < v <= 0
+
+
+# --- DiffAugment ---------------------------------------------------------------------------
+
+def test_translate_moves_each_image_by_its_own_offset_and_passes_gradients() -> None:
+    from tutorial_lib.gan.augment import translate
+
+    x = torch.rand(6, 2, 8, 8, requires_grad=True)
+    out = translate(x, 2, fill=-1.0, generator=torch.Generator().manual_seed(3))
+    offsets = torch.randint(0, 5, (6, 2), generator=torch.Generator().manual_seed(3))
+    padded = torch.nn.functional.pad(x, (2, 2, 2, 2), value=-1.0)
+    for i, (dy, dx) in enumerate(offsets.tolist()):
+        assert torch.equal(out[i], padded[i, :, dy:dy + 8, dx:dx + 8])
+    out.sum().backward()
+    # each input pixel reaches the output at most once, so its gradient is 0 or 1
+    assert set(x.grad.unique().tolist()) <= {0.0, 1.0} and x.grad.sum() > 0
+
+
+def test_cutout_blanks_one_square_and_diff_augment_checks_its_policy() -> None:
+    from tutorial_lib.gan.augment import cutout, diff_augment
+
+    x = torch.rand(20, 1, 16, 16)  # values in [0, 1): a filled pixel is exactly -1
+    out = cutout(x, 4, fill=-1.0, generator=torch.Generator().manual_seed(0))
+    blank = out == -1.0
+    for i in range(20):
+        rows, cols = blank[i, 0].any(1).nonzero(), blank[i, 0].any(0).nonzero()
+        assert 1 <= len(rows) <= 4 and 1 <= len(cols) <= 4  # a square, clipped at the edge
+        assert blank[i, 0].sum() == len(rows) * len(cols)
+        assert torch.equal(out[i][~blank[i]], x[i][~blank[i]])
+    assert diff_augment(x, "").data_ptr() == x.data_ptr()
+    assert diff_augment(x, "translation,cutout").shape == x.shape
+    with pytest.raises(ValueError, match="unknown augmentation 'flip'"):
+        diff_augment(x, "translation,flip")
+    with pytest.raises(ValueError, match="applies to images"):
+        diff_augment(torch.rand(8, 2), "translation")
+
+
+def test_training_with_diffaugment_runs_on_images() -> None:
+    config = GANConfig(data_shape=(1, 8, 8), latent_dim=4, hidden=8)
+    g, d = Generator(config), Discriminator(config)
+    run = train_gan(g, d, lambda n: torch.rand(n, 1, 8, 8) * 2 - 1,
+                    GANTrainConfig(steps=3, batch_size=8, augment="translation,cutout"),
+                    device="cpu", progress=False)
+    assert len(run.history["loss_d"]) == 3
+    assert all(math.isfinite(v) for v in run.history["loss_g"])

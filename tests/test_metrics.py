@@ -267,3 +267,24 @@ def test_train_classifier_command_writes_a_verified_checkpoint(tmp_path, capsys)
     raw = json.loads((tmp_path / "manifest.json").read_text())["c"]
     assert raw["data"] == "digits" and 0 <= raw["metrics"]["test_accuracy"] <= 1
     assert load_classifier("c", tmp_path, device="cpu").config.image_shape == (1, 8, 8)
+
+
+# --- memorization --------------------------------------------------------------------------
+
+def test_nearest_neighbours_and_copy_fraction_catch_a_copier() -> None:
+    from tutorial_lib.data.images import load_images
+    from tutorial_lib.metrics import copy_fraction, nearest_neighbours
+
+    data = load_images("digits", "book")
+    train, test = data.x_train, data.x_test
+    nn_ = nearest_neighbours(train[:50], train)
+    assert torch.all(nn_.distance == 0) and torch.equal(nn_.index, torch.arange(50))
+    brute = torch.cdist(test.flatten(1), train.flatten(1)).min(1)
+    found = nearest_neighbours(test, train, batch_size=7)
+    assert torch.allclose(found.distance, brute.values) and torch.equal(found.index,
+                                                                        brute.indices)
+    assert copy_fraction(train[:200], train, test) == 1.0
+    # new real images are rarely closer than the held-out 1% quantile
+    assert copy_fraction(test, train, test, quantile=0.05) == pytest.approx(0.05, abs=0.01)
+    with pytest.raises(ValueError, match="same shape"):
+        nearest_neighbours(torch.rand(3, 4), torch.rand(3, 5))

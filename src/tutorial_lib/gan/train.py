@@ -18,6 +18,7 @@ import torch
 from tqdm.auto import tqdm
 
 from tutorial_lib.gan import losses as L
+from tutorial_lib.gan.augment import diff_augment
 from tutorial_lib.gan.models import Discriminator, Generator
 
 VARIANTS = ("minimax", "nonsaturating", "wgan-clip", "wgan-gp", "hinge", "r1")
@@ -46,6 +47,8 @@ class GANTrainConfig:
     #   initialization quickly (the warm-up of TensorFlow's ExponentialMovingAverage)
     decay_from: float | None = None  # e.g. 0.5: from this fraction of steps, both learning
     #   rates fall linearly to zero at the last step (None: constant learning rates)
+    augment: str = ""  # DiffAugment policy for images, e.g. "translation,cutout": what the
+    #   discriminator sees, real or fake, in both players' steps ("" for none)
     snapshot_every: int | None = None  # save generator samples every this many steps
     explode: float = 1e6  # |loss| above this counts as divergence
     seed: int = 0
@@ -153,6 +156,9 @@ def train_gan(
             return batch[0].to(device), batch[1].to(device)
         return batch.to(device), None
 
+    def augment(x: torch.Tensor) -> torch.Tensor:
+        return diff_augment(x, config.augment) if config.augment else x
+
     bar = tqdm(range(1, config.steps + 1), desc=f"train GAN ({config.variant})",
                disable=not progress)
     for step in bar:
@@ -161,7 +167,8 @@ def train_gan(
             z = g.sample_latent(len(real))
             with torch.no_grad():
                 fake = g(z, y_real)  # the same labels for fakes when conditional
-            loss_d = _losses(config.variant, d, real, fake, config, y_real, y_real)
+            loss_d = _losses(config.variant, d, augment(real), augment(fake), config,
+                             y_real, y_real)
             opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
             opt_d.step()
@@ -169,7 +176,7 @@ def train_gan(
                 L.clip_weights(d, config.clip)
         real, y = real_batch()  # generator_step
         fake = g(g.sample_latent(len(real)), y)
-        loss_g = _generator_loss(config.variant, d(fake, y))
+        loss_g = _generator_loss(config.variant, d(augment(fake), y))
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         opt_g.step()
