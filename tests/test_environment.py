@@ -18,6 +18,11 @@ CONDA_NAMES = {"pytorch": "torch"}  # conda-forge name -> PyPI name
 NOT_PACKAGES = {"python", "pip"}
 
 
+# extras that need a network at run time (Inception weights): not in the offline
+# environment.yml, installed by hand where wanted (Colab)
+ONLINE_EXTRAS = ("inception",)
+
+
 def _split(requirement: str) -> tuple[str, str]:
     match = re.match(r"^\s*([A-Za-z0-9_.\-]+)\s*(.*)$", requirement)
     assert match, requirement
@@ -28,7 +33,9 @@ def _split(requirement: str) -> tuple[str, str]:
 def pyproject_requirements() -> dict[str, str]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     reqs = list(project["dependencies"])
-    for extra in project["optional-dependencies"].values():
+    for name, extra in project["optional-dependencies"].items():
+        if name in ONLINE_EXTRAS:
+            continue
         reqs += extra
     return dict(_split(r) for r in reqs)
 

@@ -288,3 +288,30 @@ def test_nearest_neighbours_and_copy_fraction_catch_a_copier() -> None:
     assert copy_fraction(test, train, test, quantile=0.05) == pytest.approx(0.05, abs=0.01)
     with pytest.raises(ValueError, match="same shape"):
         nearest_neighbours(torch.rand(3, 4), torch.rand(3, 5))
+
+
+# --- the optional Inception extra ----------------------------------------------------------
+
+def test_inception_scores_explain_the_missing_extra_or_pass_proper_inputs(monkeypatch) -> None:
+    import sys
+    import types
+
+    from tutorial_lib.metrics.inception import inception_scores
+
+    monkeypatch.setitem(sys.modules, "torch_fidelity", None)  # as if not installed
+    with pytest.raises(ImportError, match=r"tutorial-lib\[inception\]"):
+        inception_scores(torch.rand(4, 1, 8, 8), torch.rand(4, 1, 8, 8))
+    seen = {}
+
+    def calculate_metrics(input1, input2, **kw):
+        seen.update(kw, fake=input1[0], real=input2[1], n=(len(input1), len(input2)))
+        return {"frechet_inception_distance": 1.0}
+
+    monkeypatch.setitem(sys.modules, "torch_fidelity",
+                        types.SimpleNamespace(calculate_metrics=calculate_metrics))
+    real, fake = torch.rand(6, 1, 8, 8), torch.rand(5, 1, 8, 8)
+    out = inception_scores(real, fake, cuda=False)
+    assert out == {"frechet_inception_distance": 1.0}
+    assert seen["fake"].dtype == torch.uint8 and seen["fake"].shape == (3, 8, 8)
+    assert torch.equal(seen["real"][0], (real[1, 0] * 255).round().to(torch.uint8))
+    assert seen["n"] == (5, 6) and seen["fid"] and seen["kid_subset_size"] == 5
