@@ -26,11 +26,12 @@ class Target:
 
 
 def _targets() -> dict[str, Target]:
+    from tutorial_lib.bench_compare import TARGET as COMPARE
     from tutorial_lib.bench_gan import TARGET as GAN
     from tutorial_lib.bench_mle import TARGET as MLE
     from tutorial_lib.bench_vae import TARGET as VAE
 
-    return {"mle": MLE, "vae": VAE, "gan": GAN}
+    return {"mle": MLE, "vae": VAE, "gan": GAN, "compare": COMPARE}
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -34,6 +35,9 @@ class GANTrainConfig:
 
     variant: str = "nonsaturating"  # one of VARIANTS
     steps: int = 2000  # generator steps
+    max_seconds: float | None = None  # wall-clock budget: stop at whichever of ``steps``
+    #   and ``max_seconds`` comes first; the learning-rate decay then follows the larger
+    #   of the two fractions done (used to compare models at equal training time)
     batch_size: int = 256
     lr_g: float = 2e-4
     lr_d: float = 2e-4
@@ -100,11 +104,12 @@ def ema_decay(ema: float, step: int) -> float:
     return min(ema, (1 + step) / (10 + step))
 
 
-def _decay(config: GANTrainConfig) -> Callable[[int], float]:
-    """Learning-rate factor after ``done`` generator steps: 1, then linear to 0."""
+def _decay(config: GANTrainConfig) -> Callable[[float], float]:
+    """Learning-rate factor after ``done`` generator steps (or their equivalent in time
+    under ``max_seconds``): 1, then linear to 0."""
     start = config.steps if config.decay_from is None else round(config.decay_from * config.steps)
 
-    def factor(done: int) -> float:
+    def factor(done: float) -> float:
         if done <= start:
             return 1.0
         return max(0.0, (config.steps - done) / max(1, config.steps - start))
@@ -145,7 +150,7 @@ def train_gan(
     fixed_y = (torch.arange(config.snapshot_z, device=device) % g.config.num_classes
                if conditional else None)
     ema = copy.deepcopy(g).eval() if config.ema else None
-    schedules = [torch.optim.lr_scheduler.LambdaLR(opt, _decay(config)) for opt in (opt_g, opt_d)]
+    lr_factor = _decay(config)
     history: dict[str, list[float]] = {"step": [], "loss_d": [], "loss_g": []}
     run = GANRun(history, [], ema)
     good = (copy.deepcopy(g.state_dict()), copy.deepcopy(d.state_dict()))
@@ -160,7 +165,9 @@ def train_gan(
         return diff_augment(x, config.augment) if config.augment else x
 
     bar = tqdm(range(1, config.steps + 1), desc=f"train GAN ({config.variant})",
-               disable=not progress)
+               disable=not progress,  # under a time budget the step count is unknown
+               total=float("inf") if config.max_seconds is not None else None)
+    start = time.perf_counter()
     for step in bar:
         for _ in range(config.critic_steps()):  # discriminator_step
             real, y_real = real_batch()
@@ -197,8 +204,13 @@ def train_gan(
                     pe.lerp_(p, 1 - beta)
                 for be, b in zip(ema.buffers(), g.buffers(), strict=True):
                     be.copy_(b)
-        for schedule in schedules:
-            schedule.step()
+        done: float = step  # steps done, or their equivalent in time if that is further
+        if config.max_seconds is not None:
+            elapsed = (time.perf_counter() - start) / config.max_seconds
+            done = max(step, min(1.0, elapsed) * config.steps)
+        for opt, base in ((opt_g, config.lr_g), (opt_d, config.lr_d)):
+            for group in opt.param_groups:
+                group["lr"] = base * lr_factor(done)
         history["step"].append(float(step))
         history["loss_d"].append(ld)
         history["loss_g"].append(lg)
@@ -211,5 +223,7 @@ def train_gan(
             callback(step, g, d)
         if step % 50 == 0:
             bar.set_postfix(loss_d=f"{ld:.3f}", loss_g=f"{lg:.3f}")
+        if done >= config.steps:
+            break
     g.eval()
     return run

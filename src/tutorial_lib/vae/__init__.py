@@ -5,12 +5,20 @@
 - :mod:`~tutorial_lib.vae.models`: MLP and convolutional encoders/decoders, ``VAE``.
 - :mod:`~tutorial_lib.vae.objectives`: ``elbo``, ``iwae_bound``, ``estimate_log_likelihood``.
 - :mod:`~tutorial_lib.vae.train`: ``train_vae`` with KL annealing, free bits, early stopping.
-- :mod:`~tutorial_lib.vae.diagnostics`: KL per dimension, active units.
+- :mod:`~tutorial_lib.vae.diagnostics`: KL per dimension, active units, the split of
+  the KL term into mutual information and marginal KL.
 - :mod:`~tutorial_lib.vae.sampling`: samples, reconstructions, interpolation, latent grid.
 - :mod:`~tutorial_lib.vae.ppca`: probabilistic PCA, the exact reference of chapter 3.
 """
 
-from tutorial_lib.vae.diagnostics import active_units, activity, kl_per_dimension
+from tutorial_lib.vae.diagnostics import (
+    ELBOSurgery,
+    active_units,
+    activity,
+    elbo_surgery,
+    kl_per_dimension,
+    posterior_statistics,
+)
 from tutorial_lib.vae.gaussian import kl_normal_std, kl_normal_std_per_dim, reparameterize
 from tutorial_lib.vae.likelihoods import BernoulliLikelihood, GaussianLikelihood
 from tutorial_lib.vae.models import VAE, VAEConfig
@@ -30,6 +38,7 @@ __all__ = [
     "PPCA",
     "VAE",
     "BernoulliLikelihood",
+    "ELBOSurgery",
     "ELBOTerms",
     "GaussianLikelihood",
     "LogLikelihood",
@@ -39,6 +48,7 @@ __all__ = [
     "active_units",
     "activity",
     "elbo",
+    "elbo_surgery",
     "estimate_log_likelihood",
     "evaluate_elbo",
     "interpolate",
@@ -47,6 +57,7 @@ __all__ = [
     "kl_normal_std_per_dim",
     "kl_per_dimension",
     "latent_grid",
+    "posterior_statistics",
     "reconstruct",
     "reparameterize",
     "sample_images",

@@ -1,0 +1,137 @@
+"""Anomaly detection with a VAE (chapter 12): train on normal digits only, flag images
+the model finds unlikely.
+
+The score of an image is its negative ELBO, -L(x) >= -log p(x), in nats (or the
+negative IWAE bound with k > 1, a tighter estimate of -log p(x)). A detector that
+flags scores above a threshold trades false alarms for misses as the threshold moves;
+the ROC curve draws that trade and its area (ROC AUC) is the probability that a random
+anomaly scores above a random normal image (1: perfect, 0.5: chance).
+
+Likelihood is known to reward simple images (few inked pixels) whatever their class
+(Nalisnick et al., 2019); :func:`compression_bits` measures that simplicity with a
+generic compressor, and ``score - compression_bits`` is the complexity-corrected score of
+Serra et al. (2020).
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from tutorial_lib.checks import check_images, check_positive_int, check_tensor
+from tutorial_lib.data.images import ImageDataset, binarize
+from tutorial_lib.vae.models import VAE
+from tutorial_lib.vae.objectives import device_batches, elbo, iwae_bound
+
+
+@dataclass
+class AnomalySplit:
+    """Training images of the normal classes only, and test images with their truth."""
+
+    x_train: torch.Tensor  # (N, C, H, W): normal classes only
+    y_train: torch.Tensor  # (N,)
+    x_test: torch.Tensor  # (M, C, H, W): every class
+    y_test: torch.Tensor  # (M,)
+    is_anomaly: torch.Tensor  # (M,) bool: y_test is the held-out class
+    anomaly_class: int
+
+    def __repr__(self) -> str:
+        n_anom = int(self.is_anomaly.sum())
+        return (f"AnomalySplit(train on {len(self.x_train)} normal images; test "
+                f"{len(self.x_test) - n_anom} normal + {n_anom} anomalies of class "
+                f"{self.anomaly_class})")
+
+
+def holdout_class_split(data: ImageDataset, anomaly_class: int = 9) -> AnomalySplit:
+    """Remove ``anomaly_class`` from the training split; mark it in the test split."""
+    if not 0 <= anomaly_class < data.num_classes:
+        raise ValueError(f"anomaly_class must be in 0..{data.num_classes - 1}, "
+                         f"got {anomaly_class}")
+    keep = data.y_train != anomaly_class
+    is_anomaly = data.y_test == anomaly_class
+    if not bool(is_anomaly.any()):
+        raise ValueError(f"the test split has no images of class {anomaly_class}")
+    return AnomalySplit(data.x_train[keep], data.y_train[keep], data.x_test, data.y_test,
+                        is_anomaly, anomaly_class)
+
+
+@torch.no_grad()
+def anomaly_scores(model: VAE, x: torch.Tensor, *, k: int = 1, batch_size: int = 250,
+                   binarization_seed: int = 12345, seed: int = 0) -> torch.Tensor:
+    """Negative ELBO (k = 1) or negative IWAE bound (k > 1) of each image, in nats.
+
+    Args:
+        x: (N, C, H, W) in [0, 1]; binarized with a fixed seed for a Bernoulli decoder.
+    Returns:
+        (N,) scores on the CPU; higher means less likely under the model.
+    """
+    check_images(x, "x")
+    check_positive_int(k, "k")
+    if getattr(model.likelihood, "binary", False):
+        x = binarize(x, "fixed", seed=binarization_seed)
+    was_training = model.training
+    model.eval()
+    torch.manual_seed(seed)
+    out = []
+    for xb, _ in device_batches(model, x, None, batch_size):
+        bound = elbo(model, xb).elbo if k == 1 else iwae_bound(model, xb, k)
+        out.append(-bound.cpu())
+    model.train(was_training)
+    return torch.cat(out)
+
+
+def _check_scores(scores: torch.Tensor, is_anomaly: torch.Tensor) -> tuple[np.ndarray, ...]:
+    check_tensor(scores, "scores", ndim=1)
+    check_tensor(is_anomaly, "is_anomaly", ndim=1, floating=False)
+    if len(scores) != len(is_anomaly):
+        raise ValueError(f"scores ({len(scores)}) and is_anomaly ({len(is_anomaly)}) must "
+                         "have one entry per image")
+    truth = is_anomaly.cpu().numpy().astype(bool)
+    if truth.all() or not truth.any():
+        raise ValueError("is_anomaly must contain both anomalies (True) and normal images "
+                         "(False) for a ROC curve")
+    s = scores.detach().cpu().double().numpy()
+    if not np.isfinite(s).all():
+        raise ValueError("scores contain NaN or infinite values")
+    return s, truth
+
+
+def roc_auc(scores: torch.Tensor, is_anomaly: torch.Tensor) -> float:
+    """Area under the ROC curve of the detector "anomaly when score > t" (scikit-learn).
+
+    Equals P(score of a random anomaly > score of a random normal image), ties counted
+    one half.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    s, truth = _check_scores(scores, is_anomaly)
+    return float(roc_auc_score(truth, s))
+
+
+def roc_curve(scores: torch.Tensor, is_anomaly: torch.Tensor
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(false-positive rates, true-positive rates, thresholds), from scikit-learn."""
+    from sklearn.metrics import roc_curve as _roc_curve
+
+    s, truth = _check_scores(scores, is_anomaly)
+    return _roc_curve(truth, s)
+
+
+def compression_bits(x: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
+    """Length in bits of each image, binarized at ``threshold``, packed 8 pixels a byte
+    and compressed with zlib (level 9): a generic, model-free measure of complexity.
+
+    Returns:
+        (N,) float64, bits per image.
+    """
+    check_images(x, "x")
+    bits = (x > threshold).flatten(1).cpu().numpy().astype(np.uint8)
+    return torch.tensor([8.0 * len(zlib.compress(np.packbits(row).tobytes(), 9))
+                         for row in bits], dtype=torch.float64)
+
+
+NATS_PER_BIT = math.log(2)

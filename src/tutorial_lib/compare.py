@@ -1,0 +1,186 @@
+"""Chapter 10's head-to-head: train any of the book's image models for the same
+wall-clock time, then score them all the same way.
+
+:func:`train_for` trains one model by name (``MODELS``) with the book's recipe for it and
+a time budget, and returns a :class:`Trained` that can draw images. :func:`score` draws
+samples and scores them with chapter 9's digit-feature metrics against the training
+images; models with an ELBO (the VAE and the VAE-GAN) also get a test NLL estimate.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import torch
+from torch import nn
+
+from tutorial_lib.data.images import ImageDataset
+
+MODELS = ("vae", "gan", "vae-gan", "aae")
+DESCRIPTIONS = {
+    "vae": "reference conv VAE (Bernoulli decoder; samples are decoder means)",
+    "gan": "DCGAN, non-saturating loss + R1, EMA generator",
+    "vae-gan": "VAE-GAN: pixel + discriminator-feature reconstruction, adversarial decoder",
+    "aae": "adversarial autoencoder, 8-D codes matched to N(0, I)",
+}
+LIKELIHOOD = ("vae", "vae-gan")  # models with an ELBO, hence a log-likelihood estimate
+STEPS_CAP = 10**9  # training is stopped by the time budget
+
+
+@dataclass
+class Trained:
+    """A trained model that draws images."""
+
+    name: str
+    model: nn.Module  # the network that samples (for the GAN, the averaged generator)
+    sample: Callable[[int, torch.Generator], torch.Tensor]  # (n, gen) -> (n, C, H, W) [0, 1]
+    seconds: float  # training wall-clock
+    steps: int  # parameter updates (epochs for the VAE)
+    history: dict[str, list[float]] = field(default_factory=dict)
+    diverged: str | None = None  # the error message if training diverged
+    vae: nn.Module | None = None  # the part with an ELBO (VAE and VAE-GAN)
+
+
+def _vae_sampler(vae) -> Callable[[int, torch.Generator], torch.Tensor]:
+    @torch.no_grad()
+    def sample(n: int, gen: torch.Generator) -> torch.Tensor:
+        z = torch.randn(n, vae.latent_dim, generator=gen).to(next(vae.parameters()).device)
+        return vae.mean_image(vae.decode(z)).cpu()
+
+    return sample
+
+
+def train_for(name: str, data: ImageDataset, seconds: float, seed: int = 0,
+              device: torch.device | str | None = None, progress: bool = False,
+              budget: Any = None) -> Trained:
+    """Train model ``name`` (one of ``MODELS``) on ``data.x_train`` for ``seconds``.
+
+    Every model uses its recipe (the settings its chapter chose by measurement) and stops
+    when the wall-clock budget is spent; a model that diverges keeps its last good state
+    and reports the error in ``diverged``.
+    """
+    from tutorial_lib.device import get_device
+    from tutorial_lib.seeding import set_seed
+
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; expected one of {', '.join(MODELS)}")
+    if seconds <= 0:
+        raise ValueError(f"seconds must be positive, got {seconds}")
+    device = get_device() if device is None else torch.device(device)
+    set_seed(seed)
+    start = time.perf_counter()
+    if name == "vae":
+        return _train_vae(data, seconds, seed, device, progress, start)
+    if name == "gan":
+        return _train_gan(data, seconds, seed, device, progress, start, budget)
+    return _train_hybrid(name, data, seconds, seed, device, progress, start)
+
+
+def _train_vae(data, seconds, seed, device, progress, start) -> Trained:
+    from tutorial_lib.bench_vae import REFERENCE, likelihood_for
+    from tutorial_lib.data.images import train_validation_split
+    from tutorial_lib.vae.models import VAE, VAEConfig
+    from tutorial_lib.vae.train import TrainingDiverged, VAETrainConfig, train_vae
+
+    recipe = REFERENCE.get(data.name, REFERENCE["mnist5k"])
+    n_val = max(1, len(data.x_train) // 8)
+    x_tr, _, x_val, _ = train_validation_split(data.x_train, data.y_train, n_val, seed=seed)
+    model = VAE(VAEConfig(image_shape=data.image_shape, likelihood=likelihood_for(data.name),
+                          **recipe.model))
+    config = VAETrainConfig(epochs=STEPS_CAP, max_seconds=seconds, seed=seed, **recipe.train)
+    diverged, history = None, {}
+    try:
+        history = train_vae(model, x_tr, x_val, config=config, device=device,
+                            progress=progress)
+    except TrainingDiverged as err:
+        diverged = str(err)
+    return Trained("vae", model, _vae_sampler(model), time.perf_counter() - start,
+                   len(history.get("epoch", [])), history, diverged, vae=model)
+
+
+def _train_gan(data, seconds, seed, device, progress, start, budget) -> Trained:
+    from tutorial_lib.gan import recipes
+    from tutorial_lib.gan.models import Discriminator, Generator, to_model_space
+    from tutorial_lib.gan.train import GANDiverged, train_gan
+
+    model_config, train_config = recipes.image_recipe(data.image_shape, budget, seed=seed)
+    train_config = replace(train_config, steps=STEPS_CAP, max_seconds=seconds)
+    x = to_model_space(data.x_train).to(device)
+    index_gen = torch.Generator().manual_seed(seed)
+
+    def sample_real(n: int) -> torch.Tensor:
+        return x[torch.randint(len(x), (n,), generator=index_gen).to(device)]
+
+    g, d = Generator(model_config), Discriminator(model_config)
+    diverged, history, final = None, {}, g
+    try:
+        run = train_gan(g, d, sample_real, train_config, device=device, progress=progress)
+        history = run.history
+        final = run.ema_generator if run.ema_generator is not None else g
+    except GANDiverged as err:
+        diverged = str(err)
+    final.eval()
+
+    @torch.no_grad()
+    def sample(n: int, gen: torch.Generator) -> torch.Tensor:
+        z = torch.randn(n, model_config.latent_dim, generator=gen).to(device)
+        return final.images(z).clamp(0, 1).cpu()
+
+    return Trained("gan", final, sample, time.perf_counter() - start,
+                   len(history.get("step", [])), history, diverged)
+
+
+def _train_hybrid(name, data, seconds, seed, device, progress, start) -> Trained:
+    from tutorial_lib.hybrids import (
+        AAE,
+        VAEGAN,
+        AAEConfig,
+        HybridDiverged,
+        HybridTrainConfig,
+        VAEGANConfig,
+        train_hybrid,
+    )
+
+    model: nn.Module = (VAEGAN(VAEGANConfig(image_shape=data.image_shape)) if name == "vae-gan"
+                        else AAE(AAEConfig(image_shape=data.image_shape)))
+    config = HybridTrainConfig(steps=STEPS_CAP, max_seconds=seconds, seed=seed)
+    diverged, history = None, {}
+    try:
+        history = train_hybrid(model, data.x_train, config, device=device, progress=progress)
+    except HybridDiverged as err:
+        diverged = str(err)
+    model.eval()
+
+    def sample(n: int, gen: torch.Generator) -> torch.Tensor:
+        return model.sample_images(n, gen).cpu()
+
+    return Trained(name, model, sample, time.perf_counter() - start,
+                   len(history.get("step", [])), history, diverged,
+                   vae=model.vae if name == "vae-gan" else None)
+
+
+def score(trained: Trained, data: ImageDataset, classifier: nn.Module, *, n_samples: int,
+          nll_samples: int = 0, seed: int = 0) -> dict[str, Any]:
+    """Digit-feature scores of ``n_samples`` images against ``data.x_train``, plus the test
+    NLL (k = ``nll_samples`` importance samples; 0 skips it) where the model has an ELBO.
+
+    Returns plain floats: fid, kid, kid_stderr, precision, recall, class_tv,
+    classes_present, nll (None where undefined), seconds, steps, diverged.
+    """
+    from tutorial_lib.data.images import binarize
+    from tutorial_lib.metrics.evaluate import digit_scores
+    from tutorial_lib.vae.objectives import estimate_log_likelihood
+
+    images = trained.sample(n_samples, torch.Generator().manual_seed(20_000 + seed))
+    scores = digit_scores(images, data.x_train, classifier, seed=seed).as_dict()
+    nll = None
+    if trained.vae is not None and nll_samples > 0:
+        x_test = binarize(data.x_test, "fixed", seed=12345)
+        nll = estimate_log_likelihood(trained.vae, x_test.to(next(trained.vae.parameters())
+                                                             .device),
+                                      k=nll_samples, progress=False, seed=seed).nll
+    return {**scores, "nll": nll, "seconds": trained.seconds, "steps": trained.steps,
+            "diverged": trained.diverged}

@@ -1,0 +1,137 @@
+"""VAE-GAN (Larsen et al., 2016): a VAE whose reconstructions are judged in a
+discriminator's feature space, and whose decoder is also a GAN generator.
+
+Three networks, built from the book's parts: the VAE's convolutional encoder q(z | x)
+and Bernoulli decoder (:class:`tutorial_lib.vae.VAE`) and the DCGAN discriminator
+(:class:`tutorial_lib.gan.Discriminator`). With x~ = Dec(z), z ~ q(z | x), and
+x_p = Dec(z_p), z_p ~ N(0, I) (all decoded as grey-level means sigmoid(logits)):
+
+- L_prior = KL(q(z | x) || N(0, I))
+- L_pixel = -E_q log p(x | z), the Bernoulli reconstruction term of the ELBO
+- L_feature = 1/2 ||Dis_l(x) - Dis_l(x~)||^2, the "learned similarity": a Gaussian
+  log-likelihood in the features of the discriminator's last convolutional layer
+- L_GAN = log D(x) + log(1 - D(x~)) + log(1 - D(x_p))
+
+Larsen et al.'s updates (their Algorithm 1), each network with its own gradient:
+the encoder descends L_prior + L_feature (+ L_pixel), the decoder descends
+gamma (L_feature + L_pixel) plus the non-saturating generator loss on x~ and x_p, and
+the discriminator ascends L_GAN. The encoder never sees the adversarial loss. Larsen et
+al. drop the pixel term; the book keeps it (``pixel_weight``), so the model still has
+an ELBO and a likelihood to report, and measures what the other terms change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from tutorial_lib.gan import losses as L
+from tutorial_lib.gan.models import Discriminator, GANConfig, to_model_space
+from tutorial_lib.hybrids.train import HybridTrainConfig
+from tutorial_lib.vae.gaussian import kl_normal_std, reparameterize
+from tutorial_lib.vae.models import VAE, VAEConfig
+
+
+@dataclass(frozen=True)
+class VAEGANConfig:
+    """Architecture and loss weights of a VAE-GAN."""
+
+    image_shape: tuple[int, int, int] = (1, 28, 28)  # (C, H, W): 28x28 or 8x8
+    latent_dim: int = 32  # d_z
+    hidden: int = 256  # the VAE's fully connected width
+    channels: tuple[int, int] = (32, 64)  # the VAE's conv channels
+    disc_channels: int = 64  # the DCGAN discriminator's base channel count
+    pixel_weight: float = 1.0  # weight of L_pixel (0: Larsen et al.'s pure feature loss)
+    feature_weight: float = 1.0  # weight of L_feature, the learned similarity
+    gamma: float = 1.0  # decoder: weight of the reconstruction terms against L_GAN
+    adversarial_weight: float = 1.0  # decoder: weight of the generator loss
+    r1_gamma: float = 1.0  # R1 penalty on the discriminator (as in the book's DCGAN)
+
+
+class VAEGAN(nn.Module):
+    """Encoder and decoder (``self.vae``) plus a discriminator (``self.disc``)."""
+
+    def __init__(self, config: VAEGANConfig = VAEGANConfig()) -> None:
+        super().__init__()
+        self.config = config
+        self.vae = VAE(VAEConfig(image_shape=config.image_shape, latent_dim=config.latent_dim,
+                                 arch="conv", hidden=(config.hidden,),
+                                 channels=config.channels, likelihood="bernoulli"))
+        self.disc = Discriminator(GANConfig(data_shape=config.image_shape,
+                                            hidden=config.disc_channels))
+
+    @property
+    def latent_dim(self) -> int:
+        return self.config.latent_dim
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Dis_l(x): the discriminator's last convolutional features; (B, C, H, W) in
+        [0, 1] -> (B, F)."""
+        return self.disc.features(to_model_space(x))
+
+    def feature_distance(self, x: torch.Tensor, x_rec: torch.Tensor) -> torch.Tensor:
+        """L_feature per image: 1/2 ||Dis_l(x) - Dis_l(x_rec)||^2, (B,)."""
+        return 0.5 * (self.features(x) - self.features(x_rec)).pow(2).sum(1)
+
+    def make_optimizers(self, config: HybridTrainConfig) -> dict[str, torch.optim.Optimizer]:
+        def adam(module: nn.Module) -> torch.optim.Optimizer:
+            return torch.optim.Adam(module.parameters(), lr=config.lr, betas=config.betas)
+
+        return {"encoder": adam(self.vae.encoder), "decoder": adam(self.vae.decoder),
+                "disc": adam(self.disc)}
+
+    def train_step(self, x: torch.Tensor, x_binary: torch.Tensor,
+                   optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, float]:
+        """One update of each network on a batch; x (B, C, H, W) grey levels in [0, 1],
+        x_binary (B, C, H, W) a binarization of x for the Bernoulli term."""
+        c = self.config
+        encoder, decoder = self.vae.encoder, self.vae.decoder
+        # discriminator_step: real x against reconstructions and prior samples
+        mu, log_var = self.vae.encode(x)
+        z = reparameterize(mu, log_var)
+        z_p = torch.randn_like(z)
+        with torch.no_grad():
+            fakes = torch.sigmoid(decoder(torch.cat([z, z_p])))
+        real = to_model_space(x)
+        loss_d = (L.discriminator_loss(self.disc(real), self.disc(to_model_space(fakes)))
+                  + c.r1_gamma / 2 * L.r1_penalty(self.disc, real))
+        optimizers["disc"].zero_grad(set_to_none=True)
+        loss_d.backward()
+        optimizers["disc"].step()
+        # encoder_step and decoder_step: one forward pass, a gradient for each network
+        logits = decoder(z)
+        x_rec = torch.sigmoid(logits)
+        prior = kl_normal_std(mu, log_var).mean()
+        pixel = -self.vae.log_px_given_z(x_binary, logits).mean()
+        feature = self.feature_distance(x, x_rec).mean()
+        reconstruction = c.pixel_weight * pixel + c.feature_weight * feature
+        x_p = torch.sigmoid(decoder(z_p))
+        adversarial = L.generator_loss_nonsaturating(
+            self.disc(to_model_space(torch.cat([x_rec, x_p]))))
+        loss_enc = prior + reconstruction
+        loss_dec = c.gamma * reconstruction + c.adversarial_weight * adversarial
+        enc_params, dec_params = list(encoder.parameters()), list(decoder.parameters())
+        enc_grads = torch.autograd.grad(loss_enc, enc_params, retain_graph=True)
+        dec_grads = torch.autograd.grad(loss_dec, dec_params)
+        for params, grads, name in ((enc_params, enc_grads, "encoder"),
+                                    (dec_params, dec_grads, "decoder")):
+            for p, g in zip(params, grads, strict=True):
+                p.grad = g
+            optimizers[name].step()
+        self.disc.zero_grad(set_to_none=True)
+        return {"loss_d": loss_d.item(), "kl": prior.item(), "pixel": pixel.item(),
+                "feature": feature.item(), "adversarial": adversarial.item()}
+
+    @torch.no_grad()
+    def sample_images(self, n: int, generator: torch.Generator | None = None
+                      ) -> torch.Tensor:
+        """n images (n, C, H, W) in [0, 1]: decoder means at z ~ N(0, I)."""
+        z = torch.randn(n, self.latent_dim, generator=generator)
+        return self.vae.mean_image(self.vae.decode(z.to(next(self.parameters()).device)))
+
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        """Decoder means at the posterior means, (B, C, H, W) in [0, 1]."""
+        return self.vae(x)
