@@ -80,13 +80,30 @@ def toy_recipe(variant: str, budget: Budget | str | None = None, seed: int = 0,
 def image_recipe(image_shape: tuple[int, int, int], budget: Budget | str | None = None,
                  seed: int = 0, num_classes: int = 0, book_steps: int = 3000,
                  ) -> tuple[GANConfig, GANTrainConfig]:
-    """DCGAN for 28x28 or 8x8 images: non-saturating loss, Adam(2e-4, beta1 = 0.5),
-    an exponential moving average of the generator."""
+    """DCGAN for 28x28 or 8x8 images: the non-saturating loss with the R1 penalty
+    (gamma = 1), Adam(2e-4, beta1 = 0.5), learning rates decaying linearly to 0 over the
+    second half of the steps, and an exponential moving average of the generator.
+
+    Chosen by single-seed trials on mnist5k, scored with chapter 9's digit-feature
+    metrics on 1,000 samples (FID; the real-vs-real line is 3.96):
+        non-saturating, 8,000 steps: FID 125.4, precision 0.49, recall 0.79
+        non-saturating, 16,000 steps, decay from half: FID 95.4
+        + R1 gamma 1, 10,000 steps: FID 57.6, precision 0.51, recall 0.89
+        + R1 gamma 10, 10,000 steps: FID 59.1
+        + R1 gamma 1 + DiffAugment translation, 10,000 steps: FID 84.7
+        + R1 gamma 1 + DiffAugment translation and cutout, 10,000 steps: FID 111.9
+        + R1 gamma 1, 20,000 steps, decay from half: FID 35.0, precision 0.54, recall 0.90
+    The reference checkpoint (this recipe, 20,000 steps, 1,514 s): FID 34.8, precision
+    0.56, recall 0.90, all ten classes (total variation 0.07 from uniform).
+    On 4,000 digits the discriminator memorizes; R1 keeps it smooth near the data.
+    DiffAugment slowed learning at these lengths, so it stays an option (``augment``).
+    """
     b = get_budget(budget)
     model = GANConfig(data_shape=tuple(image_shape), latent_dim=64, hidden=64,
                       num_classes=num_classes)
-    train = GANTrainConfig(variant="nonsaturating", steps=b.steps(book_steps, minimum=20),
-                           batch_size=64, lr_g=2e-4, lr_d=2e-4, ema=0.999, seed=seed)
+    train = GANTrainConfig(variant="r1", r1_gamma=1.0, steps=b.steps(book_steps, minimum=20),
+                           batch_size=64, lr_g=2e-4, lr_d=2e-4, ema=0.999, decay_from=0.5,
+                           seed=seed)
     return model, train
 
 

@@ -46,8 +46,18 @@ class VAEGANConfig:
     pixel_weight: float = 1.0  # weight of L_pixel (0: Larsen et al.'s pure feature loss)
     feature_weight: float = 1.0  # weight of L_feature, the learned similarity
     gamma: float = 1.0  # decoder: weight of the reconstruction terms against L_GAN
-    adversarial_weight: float = 1.0  # decoder: weight of the generator loss
-    r1_gamma: float = 1.0  # R1 penalty on the discriminator (as in the book's DCGAN)
+    adversarial_weight: float = 30.0  # decoder: weight of the generator loss
+    r1_gamma: float = 0.0  # R1 penalty on the discriminator (0: off)
+
+
+# How the weights were chosen: single-seed trials on mnist5k, 150 s on one CPU thread
+# each, digit-feature FID of 1,000 samples (chapter 9; the reference VAE under the same
+# conditions: 184.8). With R1 (gamma 1) on the discriminator: adversarial weight 1:
+# FID 481.0 (recall 0.13); 10: 353.7; 30: 254.1; 100: 195.7. Without R1 (steps are
+# cheaper, about 1,200 instead of 950): weight 30: 159.3 (precision 0.57, recall 0.61);
+# 100: 430.4 (recall 0.10); 30 with the feature term switched off: 596.5, recall 0.002
+# and only 8 classes (the decoder collapsed). The learned similarity is what keeps the
+# adversarial decoder covering the data.
 
 
 class VAEGAN(nn.Module):
@@ -95,8 +105,9 @@ class VAEGAN(nn.Module):
         with torch.no_grad():
             fakes = torch.sigmoid(decoder(torch.cat([z, z_p])))
         real = to_model_space(x)
-        loss_d = (L.discriminator_loss(self.disc(real), self.disc(to_model_space(fakes)))
-                  + c.r1_gamma / 2 * L.r1_penalty(self.disc, real))
+        loss_d = L.discriminator_loss(self.disc(real), self.disc(to_model_space(fakes)))
+        if c.r1_gamma > 0:
+            loss_d = loss_d + c.r1_gamma / 2 * L.r1_penalty(self.disc, real)
         optimizers["disc"].zero_grad(set_to_none=True)
         loss_d.backward()
         optimizers["disc"].step()

@@ -93,7 +93,8 @@ def elbo_surgery(mu: torch.Tensor, log_var: torch.Tensor, n_samples: int = 2000,
     check_positive_int(n_samples, "n_samples")
     n = len(mu)
     gen = torch.Generator().manual_seed(seed)
-    # stratified: every image's posterior contributes equally often (in a random order)
+    # stratified: the draws cycle through the images in a random order, so with
+    # n_samples >= N every posterior contributes (n_samples < N: a random subset does)
     pick = torch.randperm(n, generator=gen)[torch.arange(n_samples) % n]
     eps = torch.randn(n_samples, mu.shape[1], generator=gen, dtype=mu.dtype)
     z = mu[pick] + (0.5 * log_var[pick]).exp() * eps  # z ~ q(z), (S, d_z)
