@@ -339,3 +339,19 @@ def test_elbo_surgery_with_separated_posteriors_has_log_n_information() -> None:
     # each z identifies its image, so I_q(x; z) = H(x) = log N
     assert split.mutual_information == pytest.approx(math.log(n), abs=0.02)
     assert split.average_kl == pytest.approx(split.mutual_information + split.marginal_kl)
+
+
+def test_the_stored_head_to_head_result_is_complete() -> None:
+    from tutorial_lib.compare import MODELS
+    from tutorial_lib.results import load_result
+
+    result = load_result("bench_compare")
+    assert result["command"].startswith("python -m tutorial_lib bench compare")
+    assert set(result["models"]) == set(MODELS)
+    for row in result["models"].values():
+        for key in ("fid", "fid_real", "kid", "precision", "recall", "class_tv", "seconds"):
+            assert isinstance(row[key], float)
+        assert len(row["fid_per_seed"]) == result["seeds"]
+    assert 0 <= result["anomaly_auc"] <= 1
+    with pytest.raises(FileNotFoundError, match="stored: bench_compare"):
+        load_result("no-such-result")
