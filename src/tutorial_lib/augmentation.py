@@ -70,15 +70,14 @@ def train_conditional_generator(x: torch.Tensor, y: torch.Tensor, epochs: int, s
     return model
 
 
-@torch.no_grad()
 def generate(model, per_class: int, seed: int, num_classes: int = 10
              ) -> tuple[torch.Tensor, torch.Tensor]:
     """``per_class`` decoder means for each class: images (K * per_class, C, H, W), labels."""
-    gen = torch.Generator().manual_seed(seed)
+    from tutorial_lib.vae.sampling import sample_images
+
     y = torch.arange(num_classes).repeat_interleave(per_class)
-    z = torch.randn(len(y), model.latent_dim, generator=gen)
-    device = next(model.parameters()).device
-    return model.mean_image(model.decode(z.to(device), y.to(device))).cpu(), y
+    gen = torch.Generator().manual_seed(seed)
+    return sample_images(model, len(y), y=y, generator=gen), y
 
 
 def train_and_test(x: torch.Tensor, y: torch.Tensor, data: ImageDataset, shift: int,

@@ -45,12 +45,9 @@ class Trained:
 
 
 def _vae_sampler(vae) -> Callable[[int, torch.Generator], torch.Tensor]:
-    @torch.no_grad()
-    def sample(n: int, gen: torch.Generator) -> torch.Tensor:
-        z = torch.randn(n, vae.latent_dim, generator=gen).to(next(vae.parameters()).device)
-        return vae.mean_image(vae.decode(z)).cpu()
+    from tutorial_lib.vae.sampling import sample_images
 
-    return sample
+    return lambda n, gen: sample_images(vae, n, generator=gen)
 
 
 def train_for(name: str, data: ImageDataset, seconds: float, seed: int = 0,

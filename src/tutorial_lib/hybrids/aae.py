@@ -28,6 +28,7 @@ from tutorial_lib.gan import losses as L
 from tutorial_lib.gan.models import Discriminator, GANConfig
 from tutorial_lib.hybrids.train import HybridTrainConfig
 from tutorial_lib.vae.models import VAE, VAEConfig
+from tutorial_lib.vae.sampling import sample_images
 
 
 @dataclass(frozen=True)
@@ -98,13 +99,10 @@ class AAE(nn.Module):
         return {"reconstruction": reconstruction.item(), "loss_d": loss_d.item(),
                 "loss_g": loss_g.item()}
 
-    @torch.no_grad()
     def sample_images(self, n: int, generator: torch.Generator | None = None
                       ) -> torch.Tensor:
-        """n images (n, C, H, W) in [0, 1]: decoder means at z ~ p(z) = N(0, I)."""
-        z = torch.randn(n, self.latent_dim, generator=generator)
-        ae = self.autoencoder
-        return ae.mean_image(ae.decode(z.to(next(self.parameters()).device)))
+        """n images (n, C, H, W) in [0, 1], on the CPU: decoder means at z ~ N(0, I)."""
+        return sample_images(self.autoencoder, n, generator=generator)
 
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:

@@ -32,6 +32,7 @@ from tutorial_lib.gan.models import Discriminator, GANConfig, to_model_space
 from tutorial_lib.hybrids.train import HybridTrainConfig
 from tutorial_lib.vae.gaussian import kl_normal_std, reparameterize
 from tutorial_lib.vae.models import VAE, VAEConfig
+from tutorial_lib.vae.sampling import sample_images
 
 
 @dataclass(frozen=True)
@@ -135,12 +136,10 @@ class VAEGAN(nn.Module):
         return {"loss_d": loss_d.item(), "kl": prior.item(), "pixel": pixel.item(),
                 "feature": feature.item(), "adversarial": adversarial.item()}
 
-    @torch.no_grad()
     def sample_images(self, n: int, generator: torch.Generator | None = None
                       ) -> torch.Tensor:
-        """n images (n, C, H, W) in [0, 1]: decoder means at z ~ N(0, I)."""
-        z = torch.randn(n, self.latent_dim, generator=generator)
-        return self.vae.mean_image(self.vae.decode(z.to(next(self.parameters()).device)))
+        """n images (n, C, H, W) in [0, 1], on the CPU: decoder means at z ~ N(0, I)."""
+        return sample_images(self.vae, n, generator=generator)
 
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
