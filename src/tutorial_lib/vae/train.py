@@ -101,7 +101,9 @@ def train_vae(
     best_val, best_state, stale = -math.inf, None, 0
     good_state = copy.deepcopy(model.state_dict())
     start = time.perf_counter()
-    bar = tqdm(range(config.epochs), desc="train VAE", disable=not progress)
+    bar = tqdm(range(config.epochs), desc="train VAE", disable=not progress,
+               # under a time budget the number of epochs is unknown
+               total=float("inf") if config.max_seconds is not None else None)
     for epoch in bar:
         model.train()
         beta = beta_at(config, epoch)
