@@ -91,3 +91,12 @@ def test_bench_gan_prints_a_table_then_json_with_the_required_keys(
     assert "workers must be at least 1" in capsys.readouterr().err
     assert main(["bench", "gan", "--variants", "lsgan", "--budget", "smoke"]) == 2
     assert "unknown variant 'lsgan'" in capsys.readouterr().err
+
+
+def test_run_jobs_keeps_the_order_and_gives_workers_one_thread_each() -> None:
+    from tutorial_lib.commands.bench import run_jobs
+
+    jobs = [(2.567,), (7.25,), (0.04,)]
+    assert run_jobs(round, jobs, workers=1) == [3, 7, 0]
+    # in worker processes the last argument is the thread count, 1: round(x, 1)
+    assert run_jobs(round, jobs, workers=2) == [2.6, 7.2, 0.0]

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import argparse
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
-from tutorial_lib.commands.bench import Target
+from tutorial_lib.commands.bench import Target, run_jobs
 from tutorial_lib.compare import DESCRIPTIONS, LIKELIHOOD, MODELS
 
 
@@ -123,16 +122,7 @@ def run_bench(models: list[str] | None = None, seeds: int = 3, budget: str | Non
     if anomaly:
         jobs += [("anomaly", s) for s in range(seeds)]
     start = time.perf_counter()
-    if workers == 1:
-        runs = [run_one(m, s, budget_name, settings, dev) for m, s in jobs]
-    else:
-        import multiprocessing
-
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")
-                                 ) as pool:
-            futures = [pool.submit(run_one, m, s, budget_name, settings, dev, 1)
-                       for m, s in jobs]
-            runs = [f.result() for f in futures]
+    runs = run_jobs(run_one, [(m, s, budget_name, settings, dev) for m, s in jobs], workers)
     real = _real_line(budget_name, settings.n_samples)
     table: dict[str, dict[str, Any]] = {}
     for m in models:

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import argparse
 import time
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import numpy as np
 
-from tutorial_lib.commands.bench import Target
+from tutorial_lib.commands.bench import Target, run_jobs
 
 TOY_SETS = ("ring8", "grid25")
 EVAL_SAMPLES = 2500  # as in the mode-collapse literature
@@ -99,16 +98,8 @@ def run_bench(variants: list[str] | None = None, data: list[str] | None = None,
     dev = str(get_device(device))
     jobs = [(v, s, seed) for v in variants for s in data for seed in range(seeds)]
     start = time.perf_counter()
-    if workers == 1:
-        runs = [train_and_measure(v, s, seed, budget_name, dev) for v, s, seed in jobs]
-    else:
-        import multiprocessing
-
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")
-                                 ) as pool:
-            futures = [pool.submit(train_and_measure, v, s, seed, budget_name, dev, 1)
-                       for v, s, seed in jobs]
-            runs = [f.result() for f in futures]
+    runs = run_jobs(train_and_measure,
+                    [(v, s, seed, budget_name, dev) for v, s, seed in jobs], workers)
     table: dict[str, dict[str, Any]] = {}
     for v in variants:
         table[v] = {"summary": recipes.TOY_VARIANTS[v].summary}

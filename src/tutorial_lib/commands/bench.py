@@ -53,6 +53,23 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         t.set_defaults(run=_runner(target))
 
 
+def run_jobs(function: Callable[..., Any], jobs: list[tuple], workers: int = 1) -> list[Any]:
+    """``function(*job)`` for every job, results in the order of ``jobs``.
+
+    With ``workers > 1`` the jobs run in that many spawned processes, and each call gets
+    one more argument, ``1``: the number of torch threads it should use, so that the
+    processes do not compete for the cores.
+    """
+    if workers == 1:
+        return [function(*job) for job in jobs]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(function, *job, 1) for job in jobs]
+        return [f.result() for f in futures]
+
+
 def _runner(target: Target) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         if args.seeds < 1:
