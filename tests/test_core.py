@@ -40,6 +40,19 @@ def test_describe_run_names_budget_data_device_and_how_to_change() -> None:
     text = describe_run(get_budget("smoke"), torch.device("cpu"), data="mnist5k")
     assert "budget: smoke" in text and "data: mnist5k" in text and "cpu" in text
     assert "TUTORIAL_BUDGET" in text
+    assert "Colab" not in text
+
+
+def test_describe_run_on_colab_says_in_one_line_how_to_switch_to_full(monkeypatch) -> None:
+    import sys
+    import types
+
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    text = describe_run(get_budget("book"), torch.device("cpu"), data="mnist5k")
+    colab = [line for line in text.splitlines() if "Colab" in line]
+    assert len(colab) == 1 and 'BUDGET = "full"' in colab[0]
+    full = describe_run(get_budget("full"), torch.device("cpu"), data="mnist")
+    assert "Colab" not in full  # already full: nothing to switch
 
 
 def test_set_seed_makes_python_numpy_and_torch_reproducible() -> None:

@@ -6,6 +6,7 @@ Subcommands:
     bench       benchmarks; each takes --data, --budget and --seeds, prints a table and,
                 as its last line, one JSON object with the same figures
     train       train a model with the book's recipe; save a verified checkpoint
+    exercises   list the code exercises; student versions; grade notebooks; the appendix
 
 Later parts of the book add subcommands here (exercises, timings) by writing a
 module with ``add_parser(subparsers)`` and listing it in ``SUBCOMMANDS``.
@@ -19,7 +20,8 @@ import sys
 from collections.abc import Sequence
 
 SUBCOMMANDS = ("tutorial_lib.commands.info", "tutorial_lib.commands.data",
-               "tutorial_lib.commands.bench", "tutorial_lib.commands.train")
+               "tutorial_lib.commands.bench", "tutorial_lib.commands.train",
+               "tutorial_lib.commands.exercises")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import torch
 
@@ -79,8 +80,12 @@ def describe_run(budget: object, device: torch.device, data: str | None = None) 
         parts.append(f"data: {data}")
     parts.append(f"device: {device_name(device)}")
     settings = "BUDGET / DATA" if data is not None else "BUDGET"
-    return (
+    text = (
         " | ".join(parts)
         + f"\nTo change: set {settings} in the parameters cell, or the environment variables "
         "TUTORIAL_BUDGET=smoke|book|full and TUTORIAL_DEVICE=cpu|cuda|mps before starting."
     )
+    if "google.colab" in sys.modules and getattr(budget, "name", budget) != "full":
+        text += ('\nOn Colab: for the full runs, set BUDGET = "full" in the parameters cell '
+                 "(with a GPU: Runtime > Change runtime type) and run all cells again.")
+    return text

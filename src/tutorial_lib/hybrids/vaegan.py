@@ -61,6 +61,19 @@ class VAEGANConfig:
 # adversarial decoder covering the data.
 
 
+def feature_distance(features_real: torch.Tensor, features_rec: torch.Tensor
+                     ) -> torch.Tensor:
+    """-log N(f(x); f(x_rec), I) up to a constant: 1/2 ||f(x) - f(x_rec)||^2 per row.
+
+    Args:
+        features_real, features_rec: (B, F), the discriminator's features of the images
+            and of their reconstructions.
+    Returns:
+        (B,).
+    """
+    return 0.5 * (features_real - features_rec).pow(2).sum(1)
+
+
 class VAEGAN(nn.Module):
     """Encoder and decoder (``self.vae``) plus a discriminator (``self.disc``)."""
 
@@ -84,7 +97,7 @@ class VAEGAN(nn.Module):
 
     def feature_distance(self, x: torch.Tensor, x_rec: torch.Tensor) -> torch.Tensor:
         """L_feature per image: 1/2 ||Dis_l(x) - Dis_l(x_rec)||^2, (B,)."""
-        return 0.5 * (self.features(x) - self.features(x_rec)).pow(2).sum(1)
+        return feature_distance(self.features(x), self.features(x_rec))
 
     def make_optimizers(self, config: HybridTrainConfig) -> dict[str, torch.optim.Optimizer]:
         def adam(module: nn.Module) -> torch.optim.Optimizer:

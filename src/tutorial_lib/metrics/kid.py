@@ -33,17 +33,26 @@ def polynomial_kernel(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a @ b.T / a.shape[1] + 1.0) ** 3
 
 
-def mmd2_unbiased(a: np.ndarray, b: np.ndarray) -> float:
-    """The unbiased estimate of MMD^2 between the samples a (N, D) and b (M, D), N, M >= 2:
+def mmd2_unbiased_from_kernels(k_aa: np.ndarray, k_bb: np.ndarray, k_ab: np.ndarray
+                               ) -> float:
+    """The unbiased estimate of MMD^2 from kernel matrices (N, N), (M, M), (N, M), N, M >= 2:
 
         1/(N(N-1)) sum_{i != j} k(a_i, a_j) + 1/(M(M-1)) sum_{i != j} k(b_i, b_j)
         - 2/(NM) sum_{i, j} k(a_i, b_j).
+
+    The diagonal terms k(a_i, a_i) are left out: keeping them gives the biased estimator.
     """
-    n, m = len(a), len(b)
-    k_aa, k_bb, k_ab = polynomial_kernel(a, a), polynomial_kernel(b, b), polynomial_kernel(a, b)
+    n, m = len(k_aa), len(k_bb)
     return float((k_aa.sum() - np.trace(k_aa)) / (n * (n - 1))
                  + (k_bb.sum() - np.trace(k_bb)) / (m * (m - 1))
                  - 2 * k_ab.mean())
+
+
+def mmd2_unbiased(a: np.ndarray, b: np.ndarray) -> float:
+    """The unbiased MMD^2 between the samples a (N, D) and b (M, D) with the cubic
+    polynomial kernel (see :func:`mmd2_unbiased_from_kernels`)."""
+    return mmd2_unbiased_from_kernels(polynomial_kernel(a, a), polynomial_kernel(b, b),
+                                      polynomial_kernel(a, b))
 
 
 def kid(features_a: torch.Tensor | np.ndarray, features_b: torch.Tensor | np.ndarray,

@@ -124,7 +124,16 @@ def iwae_bound(model: VAE, x: torch.Tensor, k: int, y: torch.Tensor | None = Non
     """
     check_positive_int(k, "k")
     parts = [log_importance_weights(model, x, min(chunk, k - i), y) for i in range(0, k, chunk)]
-    return torch.logsumexp(torch.cat(parts, 0), 0) - math.log(k)
+    return log_mean_exp(torch.cat(parts, 0))
+
+
+def log_mean_exp(log_weights: torch.Tensor) -> torch.Tensor:
+    """log (1/K) sum_k exp(log_weights[k]) over the first axis, stably: (K, B) -> (B,).
+
+    Computed as logsumexp - log K: exp of log-weights hundreds of nats below zero
+    underflows to 0 in floating point, logsumexp does not.
+    """
+    return torch.logsumexp(log_weights, 0) - math.log(log_weights.shape[0])
 
 
 @dataclass

@@ -1,0 +1,427 @@
+"""The self-checking exercises and the teacher's tools.
+
+- every reference, and every solution in the notebooks, passes its check;
+- every mistake the catalogue knows is named by its own message, and the mistakes the
+  book promises to catch (flipped sign, missing 1/2, log-variance as variance, mean
+  instead of sum over latent dimensions, missing detach, normal instead of uniform
+  interpolation weights, wrong reduction over the batch) are caught in hand-written
+  wrong implementations;
+- the student versions of the book's notebooks hold no solution code and run up to the
+  first exercise, where they stop with "not yet implemented";
+- the grader scores a solved notebook 100%, an unanswered one 0%, a planted mistake in
+  between (naming it), and survives notebooks that raise or loop forever;
+- the solutions appendix is up to date.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+import scipy.linalg
+import torch
+import torch.nn.functional as F
+from jupyter_client.manager import AsyncKernelManager
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+from tutorial_lib.cli import main
+from tutorial_lib.exercises import (
+    EXERCISES,
+    FAILED,
+    NOT_IMPLEMENTED,
+    PASSED,
+    REPORT_ENV,
+    ExerciseFailed,
+    ExerciseNotImplemented,
+    check,
+    run_check,
+)
+from tutorial_lib.exercises.appendix import APPENDIX, chapter_solutions, render_appendix
+from tutorial_lib.exercises.grading import grade, grade_notebook
+from tutorial_lib.exercises.notebooks import (
+    BEGIN,
+    END,
+    exercise_ids,
+    solution_regions,
+    student_version,
+    write_student_versions,
+)
+from tutorial_lib.exercises.run_notebook import CurrentEnvironmentKernels
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("ch*.ipynb"))
+MISTAKES = [(ex.id, i) for ex in EXERCISES.values() for i in range(len(ex.mistakes))]
+
+
+# ------------------------------------------------------------------- the checker
+@pytest.mark.parametrize("exercise_id", list(EXERCISES))
+def test_reference_passes_its_check(exercise_id: str) -> None:
+    ex = EXERCISES[exercise_id]
+    result = run_check(ex, ex.reference)
+    assert result.status == PASSED, result.message
+    assert result.message.startswith("correct")
+
+
+@pytest.mark.parametrize("exercise_id, index", MISTAKES,
+                         ids=[f"{e}-{i}" for e, i in MISTAKES])
+def test_each_catalogued_mistake_is_named(exercise_id: str, index: int) -> None:
+    ex = EXERCISES[exercise_id]
+    mistake = ex.mistakes[index]
+    result = run_check(ex, mistake.wrong)
+    assert result.status == FAILED
+    assert result.message == mistake.message
+
+
+def test_mistake_messages_are_distinct_within_an_exercise() -> None:
+    for ex in EXERCISES.values():
+        messages = [m.message for m in ex.mistakes]
+        assert len(messages) == len(set(messages)), ex.id
+
+
+def _kl(mu, log_var, half=0.5, var=None, reduce="sum"):
+    var = log_var.exp() if var is None else var
+    per_dim = half * (mu ** 2 + var - log_var - 1)
+    return per_dim.sum(-1) if reduce == "sum" else per_dim.mean(-1)
+
+
+def _log_var_as_var_kl(mu, log_var):
+    return 0.5 * (mu ** 2 + log_var - torch.log(log_var) - 1).sum(-1)
+
+
+def _gp(eps_fn):
+    def penalty(critic, real, fake):
+        eps = eps_fn(real)
+        x_hat = (eps * real + (1 - eps) * fake).requires_grad_(True)
+        (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
+        return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
+    return penalty
+
+
+def _d_step_without_detach(discriminator, generator, real, z):
+    fake = generator(z)  # not detached
+    real_logits, fake_logits = discriminator(real), discriminator(fake)
+    return (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
+            + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
+
+
+def _d_loss_summed(real_logits, fake_logits):
+    return (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits),
+                                               reduction="sum")
+            + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits),
+                                                 reduction="sum"))
+
+
+# (exercise, a wrong implementation written by hand, words its message must contain)
+PROMISED = {
+    "flipped sign, KL": ("ch04.kl_normal_std", lambda mu, lv: -_kl(mu, lv), "sign is flipped"),
+    "flipped sign, D loss": ("ch06.discriminator_loss",
+                             lambda r, f: -_d_loss_summed(r, f) / len(r), "sign is flipped"),
+    "missing 1/2, KL": ("ch04.kl_normal_std", lambda mu, lv: _kl(mu, lv, half=1.0),
+                        "factor 1/2 is missing"),
+    "missing 1/2, log-density": (
+        "ch01.log_normal_diag",
+        lambda x, m, lv: -((x - m) ** 2 / lv.exp() + 0.5 * lv + 0.5 * math.log(2 * math.pi)
+                           ).sum(-1),
+        "factor 1/2 is missing in front of the squared term"),
+    "log-var as var, KL": ("ch04.kl_normal_std", _log_var_as_var_kl,
+                           "log-variance is used as the variance"),
+    "log-var as var, log-density": (
+        "ch01.log_normal_diag",
+        lambda x, m, lv: -0.5 * ((x - m) ** 2 / lv + lv + math.log(2 * math.pi)).sum(-1),
+        "log-variance is used as the variance"),
+    "log-var as std, sample": ("ch04.reparameterize",
+                               lambda mu, lv: mu + lv * torch.randn_like(mu),
+                               "log-variance is used as the standard deviation"),
+    "variance as std, sample": ("ch04.reparameterize",
+                                lambda mu, lv: mu + lv.exp() * torch.randn_like(mu),
+                                "a factor 1/2 is missing"),
+    "mean over latent dims, KL": ("ch04.kl_normal_std",
+                                  lambda mu, lv: _kl(mu, lv, reduce="mean"),
+                                  "mean over latent dimensions where the sum belongs"),
+    "mean over pixels, ELBO": (
+        "ch04.bernoulli_elbo",
+        lambda x, lg, mu, lv: -F.binary_cross_entropy_with_logits(lg, x, reduction="none")
+        .flatten(1).mean(1) - _kl(mu, lv),
+        "mean over pixels where the sum belongs"),
+    "missing detach": ("ch07.discriminator_step_loss", _d_step_without_detach,
+                       "detach the generated samples"),
+    "normal GP weight": ("ch08.gradient_penalty", _gp(lambda r: torch.randn(len(r), 1, 1, 1)),
+                         "normal distribution"),
+    "per-pixel GP weight": ("ch08.gradient_penalty", _gp(torch.rand_like),
+                            "one interpolation weight per pixel"),
+    "batch mean of a per-example KL": ("ch04.kl_normal_std", lambda mu, lv: _kl(mu, lv).mean(),
+                                       "averaged over the batch"),
+    "batch sum of a per-example KL": ("ch04.kl_normal_std", lambda mu, lv: _kl(mu, lv).sum(),
+                                      "summed over the batch"),
+    "batch sum of a loss": ("ch06.discriminator_loss", _d_loss_summed,
+                            "summed over the batch where the mean belongs"),
+    "unstable log-mean-exp": ("ch05.iwae_bound",
+                              lambda lw: torch.log(torch.exp(lw).sum(0) / len(lw)),
+                              "exp underflows"),
+    "biased MMD": ("ch09.mmd2_unbiased",
+                   lambda a, b, c: a.mean() + b.mean() - 2 * c.mean(), "biased estimator"),
+    "elementwise sqrt, Frechet": (
+        "ch09.frechet_distance",
+        lambda m1, s1, m2, s2: ((m1 - m2) ** 2).sum() + np.trace(s1) + np.trace(s2)
+        - 2 * np.trace(np.sqrt(np.abs(s1 * s2))), "elementwise square root"),
+}
+
+
+@pytest.mark.parametrize("name", list(PROMISED))
+def test_promised_mistakes_get_their_own_message(name: str) -> None:
+    exercise_id, wrong, words = PROMISED[name]
+    result = run_check(EXERCISES[exercise_id], wrong)
+    assert result.status == FAILED
+    assert words in result.message, result.message
+
+
+def test_hand_written_correct_variants_pass() -> None:
+    """Other correct ways to write a solution pass too (torch.distributions, sqrtm)."""
+    def kl_td(mu_q, lv_q, mu_p, lv_p):
+        d = torch.distributions
+        q = d.Independent(d.Normal(mu_q, (0.5 * lv_q).exp()), 1)
+        p = d.Independent(d.Normal(mu_p, (0.5 * lv_p).exp()), 1)
+        return d.kl_divergence(q, p)
+
+    def frechet(m1, s1, m2, s2):
+        root = scipy.linalg.sqrtm(s1 @ s2).real
+        return float(((m1 - m2) ** 2).sum() + np.trace(s1 + s2 - 2 * root))
+
+    def rsample(mu, lv):
+        return torch.distributions.Normal(mu, (0.5 * lv).exp()).rsample()
+
+    from sklearn.metrics import roc_auc_score
+
+    for exercise_id, fn in (("ch02.kl_diag_gaussians", kl_td), ("ch09.frechet_distance", frechet),
+                            ("ch04.reparameterize", rsample),
+                            ("ch12.roc_auc", lambda s, t: roc_auc_score(t.numpy(), s.numpy())),
+                            ("ch01.log_normal_diag", lambda x, m, lv: torch.distributions.Normal(
+                                m, (0.5 * lv).exp()).log_prob(x).sum(-1))):
+        result = run_check(EXERCISES[exercise_id], fn)
+        assert result.passed, (exercise_id, result.message)
+
+
+def test_unfinished_broken_and_odd_functions_are_reported() -> None:
+    ex = EXERCISES["ch04.kl_normal_std"]
+
+    def stub(mu, log_var):
+        raise NotImplementedError
+
+    assert run_check(ex, stub).status == NOT_IMPLEMENTED
+    broken = run_check(ex, lambda mu, log_var: mu.no_such_method())
+    assert broken.status == "error" and "AttributeError" in broken.message
+    assert "return" in run_check(ex, lambda mu, log_var: None).message
+    unexplained = run_check(ex, lambda mu, log_var: _kl(mu, log_var) + mu[:, 0] ** 3)
+    assert unexplained.status == FAILED and "expected" in unexplained.message
+
+
+def test_check_raises_for_students_and_records_for_the_grader(tmp_path, monkeypatch,
+                                                              capsys) -> None:
+    monkeypatch.delenv(REPORT_ENV, raising=False)
+    assert check("ch11.feature_distance", EXERCISES["ch11.feature_distance"].reference).passed
+    assert "correct" in capsys.readouterr().out
+    with pytest.raises(ExerciseFailed, match="sign is flipped"):
+        check("ch04.kl_normal_std", lambda mu, lv: -_kl(mu, lv))
+
+    def stub(mu, log_var):
+        raise NotImplementedError
+
+    with pytest.raises(ExerciseNotImplemented, match="not yet implemented"):
+        check("ch04.kl_normal_std", stub)
+    with pytest.raises(KeyError, match="unknown exercise"):
+        check("ch04.no_such_exercise", stub)
+    report = tmp_path / "report.jsonl"
+    monkeypatch.setenv(REPORT_ENV, str(report))
+    assert check("ch04.kl_normal_std", stub).status == NOT_IMPLEMENTED  # no raise
+    lines = [json.loads(x) for x in report.read_text().splitlines()]
+    assert lines == [{"exercise": "ch04.kl_normal_std", "status": NOT_IMPLEMENTED,
+                      "message": lines[0]["message"]}]
+
+
+# ------------------------------------------------------ the notebooks' exercises
+def _solution_cells(path: Path) -> list[str]:
+    nb = nbformat.read(path, as_version=4)
+    start = next(i for i, c in enumerate(nb.cells) if c.source.startswith("## Code exercises"))
+    return [c.source for c in nb.cells[start:] if c.cell_type == "code"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_solutions_pass_their_checks(path: Path, capsys) -> None:
+    namespace: dict = {}
+    for source in _solution_cells(path):
+        exec(compile(source, str(path), "exec"), namespace)  # raises on a failed check
+    nb = nbformat.read(path, as_version=4)
+    chapter = int(path.stem[2:4])
+    assert exercise_ids(nb) == [ex.id for ex in EXERCISES.values()
+                                if ex.id.startswith(f"ch{chapter:02d}.")]
+    assert capsys.readouterr().out.count("✅") == len(exercise_ids(nb)) >= 1
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_student_version_has_no_solution_code(path: Path) -> None:
+    nb = nbformat.read(path, as_version=4)
+    student = student_version(nb, path.name)
+    regions = solution_regions(nb, path.name)
+    assert regions, f"{path.name} has no marked solutions"
+    for region in regions:
+        cell = student.cells[region.cell].source
+        assert BEGIN not in cell and END not in cell
+        assert "raise NotImplementedError" in cell
+        for line in region.text.splitlines():
+            if line.strip() and not line.strip().startswith("#"):
+                assert line.strip() not in cell, (path.name, line)
+        assert "hide-input" not in student.cells[region.cell].metadata.get("tags", [])
+    assert exercise_ids(student) == exercise_ids(nb), "the checks must stay"
+    assert all(not c.get("outputs") for c in student.cells if c.cell_type == "code")
+
+
+def test_student_versions_refuse_to_overwrite_the_solutions(tmp_path) -> None:
+    with pytest.raises(ValueError, match="another folder"):
+        write_student_versions(ROOT / "notebooks", ROOT / "notebooks")
+    with pytest.raises(ValueError, match="never closed"):
+        bad = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(f"{BEGIN}\nx = 1")])
+        student_version(bad)
+
+
+def _run_until_error(path: Path) -> tuple[int, str]:
+    nb = nbformat.read(path, as_version=4)
+    km = AsyncKernelManager(kernel_name="python3", kernel_spec_manager=CurrentEnvironmentKernels())
+    client = NotebookClient(nb, km=km, timeout=600, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    try:
+        client.execute()
+    except CellExecutionError as err:
+        failed = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and any(
+            o.get("output_type") == "error" for o in c.get("outputs", [])))
+        return failed, str(err)
+    return -1, ""
+
+
+@pytest.fixture(scope="module")
+def student_folder(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("students")
+    written = main(["exercises", "student", str(ROOT / "notebooks"), str(out)])
+    assert written == 0
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_student_version_runs_to_the_first_exercise(path: Path, student_folder: Path,
+                                                    monkeypatch) -> None:
+    monkeypatch.setenv("TUTORIAL_BUDGET", "smoke")
+    monkeypatch.setenv("TUTORIAL_STATIC_WIDGETS", "1")
+    monkeypatch.delenv(REPORT_ENV, raising=False)
+    student = student_folder / path.name
+    nb = nbformat.read(student, as_version=4)
+    first = next(r.cell for r in solution_regions(nbformat.read(path, as_version=4)))
+    failed, message = _run_until_error(student)
+    assert failed == first, f"{path.name}: stopped at cell {failed}, not at exercise {first}"
+    assert "not yet implemented" in message and "NotImplemented" in message
+    assert exercise_ids(nb)[0] in message
+
+
+# ------------------------------------------------------------------- the grader
+def _tiny_notebook(path: Path, kl_body: str, extra: str | None = None) -> Path:
+    cells = [nbformat.v4.new_code_cell("from tutorial_lib.exercises import check")]
+    if extra:
+        cells.append(nbformat.v4.new_code_cell(extra))
+    cells += [
+        nbformat.v4.new_code_cell(
+            f"def kl_normal_std(mu, log_var):\n    {BEGIN}\n    {kl_body}\n    {END}\n\n"
+            'check("ch04.kl_normal_std", kl_normal_std)'),
+        nbformat.v4.new_code_cell(
+            f"def feature_distance(a, b):\n    {BEGIN}\n"
+            f"    return 0.5 * (a - b).pow(2).sum(1)\n    {END}\n\n"
+            'check("ch11.feature_distance", feature_distance)'),
+    ]
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), path)
+    return path
+
+
+KL_RIGHT = "return 0.5 * (mu ** 2 + log_var.exp() - log_var - 1).sum(1)"
+
+
+def test_grader_survives_notebooks_that_raise_or_loop(tmp_path) -> None:
+    _tiny_notebook(tmp_path / "raises.ipynb", KL_RIGHT, "raise RuntimeError('boom')")
+    _tiny_notebook(tmp_path / "loops.ipynb", KL_RIGHT, "while True:\n    pass")
+    syntax = _tiny_notebook(tmp_path / "syntax.ipynb", "return (((")
+    grades = {Path(g.notebook).name: g for g in grade([tmp_path], timeout=25, jobs=2)}
+    assert grades["raises.ipynb"].score == 1.0  # the error is reported, the checks still run
+    assert "errors in 1 cell" in grades["raises.ipynb"].status
+    looped = grades["loops.ipynb"]
+    assert looped.score == 0.0 and "timed out after 25 s" in looped.status
+    assert all("ran out of time" in e.message for e in looped.exercises)
+    assert looped.seconds < 60
+    broken = grades["syntax.ipynb"]
+    assert [e.status for e in broken.exercises] == ["error", PASSED]
+    assert "SyntaxError" in broken.exercises[0].message
+    assert Path(syntax).exists()
+
+
+@pytest.mark.slow
+def test_grader_scores_the_book_notebook_solved_unanswered_and_with_a_mistake(
+        tmp_path, student_folder) -> None:
+    source = ROOT / "notebooks" / "ch04_vae.ipynb"
+    nb = nbformat.read(source, as_version=4)
+    right = "return log_px - kl_normal_std(mu, log_var)"
+    cell = next(c for c in nb.cells if right in c.source)
+    cell.source = cell.source.replace(right, right.replace(" - ", " + "))  # planted
+    (tmp_path / "class").mkdir()
+    nbformat.write(nb, tmp_path / "class" / "bob_ch04_vae.ipynb")
+    (tmp_path / "class" / "carol_ch04_vae.ipynb").write_bytes(
+        (student_folder / "ch04_vae.ipynb").read_bytes())
+    json_out, csv_out = tmp_path / "grades.json", tmp_path / "grades.csv"
+    code = main(["exercises", "grade", str(source), str(tmp_path / "class"), "--jobs", "2",
+                 "--json", str(json_out), "--csv", str(csv_out), "--timeout", "400"])
+    assert code == 0
+    report = {Path(g["notebook"]).name: g for g in json.loads(json_out.read_text())}
+    assert report["ch04_vae.ipynb"]["score"] == 1.0
+    assert report["carol_ch04_vae.ipynb"]["score"] == 0.0
+    assert {e["status"] for e in report["carol_ch04_vae.ipynb"]["exercises"]} == {
+        NOT_IMPLEMENTED}
+    bob = report["bob_ch04_vae.ipynb"]
+    assert 0 < bob["score"] < 1 and bob["passed"] == 2 and bob["total"] == 3
+    planted = next(e for e in bob["exercises"] if e["exercise"] == "ch04.bernoulli_elbo")
+    assert planted["status"] == FAILED and "the KL term is added" in planted["message"]
+    rows = list(csv.DictReader(csv_out.open()))
+    assert {r["exercise"] for r in rows} >= {"ch04.kl_normal_std", "TOTAL"}
+    assert any(r["notebook"].endswith("bob_ch04_vae.ipynb") and r["exercise"] == "TOTAL"
+               and r["points"] == "2/3" for r in rows)
+
+
+def test_grade_notebook_reports_an_unreadable_file(tmp_path) -> None:
+    bad = tmp_path / "ch04_broken.ipynb"
+    bad.write_text("{ not json")
+    result = grade_notebook(bad, timeout=10)
+    assert result.status.startswith("could not read")
+
+
+# ------------------------------------------------------------------- the appendix
+def test_solutions_appendix_is_up_to_date() -> None:
+    assert (ROOT / APPENDIX).read_text() == render_appendix(ROOT), (
+        "run `python -m tutorial_lib exercises appendix` and commit the result")
+
+
+def test_appendix_holds_every_chapter_solution_and_code_solution() -> None:
+    text = (ROOT / APPENDIX).read_text()
+    for chapter in sorted((ROOT / "book").glob("ch*.md")):
+        solutions = chapter_solutions(chapter.read_text())
+        assert len(solutions) >= 3, chapter.name
+        for label, _, _ in solutions:
+            assert f"{{numref}}`{label}`" in text
+    for ex in EXERCISES.values():
+        assert f"`{ex.id}`" in text
+
+
+def test_cli_lists_every_exercise(capsys) -> None:
+    assert main(["exercises", "list"]) == 0
+    out = capsys.readouterr().out
+    assert all(ex_id in out for ex_id in EXERCISES)
+    assert main(["exercises", "appendix", "--check", "--root", str(ROOT)]) == 0
