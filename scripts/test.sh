@@ -1,11 +1,28 @@
 #!/usr/bin/env bash
 # Run every test: ruff, a full book build in the smoke budget (every notebook force-executed,
-# zero warnings allowed), then the unit tests and nbval over every notebook.
+# zero warnings allowed), then the unit tests, the built book opened in headless Chromium,
+# and nbval over every notebook.
 #   bash scripts/test.sh
 source "$(dirname "${BASH_SOURCE[0]}")/_env.sh"
 export TUTORIAL_BUDGET=smoke
 export TUTORIAL_STATIC_WIDGETS=1  # explorers draw static figures (no kernel in the book)
 start=$(date +%s)
+
+# The browser test opens the built book in headless Chromium: Debian's package, installed here
+# when it is missing and this runs as root with apt-get (CI on a clean machine). Elsewhere
+# the browser test is skipped, with the reason.
+CHROMIUM="${TUTORIAL_CHROMIUM:-/usr/bin/chromium}"
+if [ ! -x "$CHROMIUM" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "==> installing chromium (Debian) for the browser test"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -q chromium >/dev/null \
+        || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }
+fi
+if [ -x "$CHROMIUM" ]; then
+    export TUTORIAL_CHROMIUM="$CHROMIUM"  # the browser test then runs, and never skips
+else
+    echo "==> no Chromium at $CHROMIUM (not root, or no apt-get): the browser test is skipped"
+fi
 
 echo "==> ruff"
 ruff check .
@@ -24,6 +41,6 @@ jupyter-book build . --config "$OUT/_config.yml" --path-output "$OUT" -n -W --ke
 export TUTORIAL_BUILT_BOOK="$ROOT/$OUT/_build/html"
 echo "==> book built in $(( $(date +%s) - start )) s"
 
-echo "==> pytest: unit tests, the built book, and nbval over every notebook (smoke budget)"
+echo "==> pytest: unit tests, the built book (also in Chromium), nbval over every notebook"
 # pytest runs last, so that its summary line ("N passed") closes the output.
 pytest -p no:cacheprovider tests notebooks --nbval-lax --nbval-current-env

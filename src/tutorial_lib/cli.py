@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 SUBCOMMANDS = ("tutorial_lib.commands.info", "tutorial_lib.commands.data",
                "tutorial_lib.commands.bench", "tutorial_lib.commands.train",
-               "tutorial_lib.commands.exercises")
+               "tutorial_lib.commands.timings", "tutorial_lib.commands.exercises")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 from tutorial_lib.gan import losses as L
 from tutorial_lib.gan.augment import diff_augment
 from tutorial_lib.gan.models import Discriminator, Generator
+from tutorial_lib.progress import finish_early
 
 VARIANTS = ("minimax", "nonsaturating", "wgan-clip", "wgan-gp", "hinge", "r1")
 
@@ -224,6 +225,7 @@ def train_gan(
         if step % 50 == 0:
             bar.set_postfix(loss_d=f"{ld:.3f}", loss_g=f"{lg:.3f}")
         if done >= config.steps:
+            finish_early(bar, step)
             break
     g.eval()
     return run

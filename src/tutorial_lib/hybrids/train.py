@@ -20,6 +20,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from tutorial_lib.checks import check_images, check_positive_int
+from tutorial_lib.progress import finish_early
 
 
 class HybridDiverged(RuntimeError):
@@ -104,6 +105,7 @@ def train_hybrid(
         if step % 50 == 0:
             bar.set_postfix({k: f"{v:.3g}" for k, v in losses.items()})
         if config.max_seconds is not None and seconds >= config.max_seconds:
+            finish_early(bar, step)
             break
     model.eval()
     return history

@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 
 from tutorial_lib.checks import check_images
 from tutorial_lib.data.images import make_loader, random_shift
+from tutorial_lib.progress import finish_early
 from tutorial_lib.vae.models import VAE
 from tutorial_lib.vae.objectives import elbo, evaluate_elbo, iwae_bound
 
@@ -157,8 +158,10 @@ def train_vae(
                 stale += 1
         bar.set_postfix(postfix)
         if config.patience is not None and x_val is not None and stale >= config.patience:
+            finish_early(bar, epoch + 1)
             break
         if config.max_seconds is not None and time.perf_counter() - start >= config.max_seconds:
+            finish_early(bar, epoch + 1)
             break
     if best_state is not None:
         model.load_state_dict(best_state)
