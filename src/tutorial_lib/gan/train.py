@@ -22,6 +22,7 @@ from tutorial_lib.gan import losses as L
 from tutorial_lib.gan.augment import diff_augment
 from tutorial_lib.gan.models import Discriminator, Generator
 from tutorial_lib.progress import finish_early
+from tutorial_lib.snapshot import LastGoodState
 
 VARIANTS = ("minimax", "nonsaturating", "wgan-clip", "wgan-gp", "hinge", "r1")
 
@@ -154,7 +155,7 @@ def train_gan(
     lr_factor = _decay(config)
     history: dict[str, list[float]] = {"step": [], "loss_d": [], "loss_g": []}
     run = GANRun(history, [], ema)
-    good = (copy.deepcopy(g.state_dict()), copy.deepcopy(d.state_dict()))
+    good = LastGoodState(g, d)
 
     def real_batch():
         batch = sample_real(config.batch_size)
@@ -190,14 +191,13 @@ def train_gan(
         opt_g.step()
         ld, lg = loss_d.item(), loss_g.item()
         if not (math.isfinite(ld) and math.isfinite(lg)) or max(abs(ld), abs(lg)) > config.explode:
-            g.load_state_dict(good[0])
-            d.load_state_dict(good[1])
+            good.restore()
             raise GANDiverged(
                 f"training diverged at step {step} (discriminator loss {ld:.3g}, generator "
                 f"loss {lg:.3g}); both networks were restored to their state at step "
                 f"{step - 1}. Try a lower learning rate or another loss variant."
             )
-        good = (copy.deepcopy(g.state_dict()), copy.deepcopy(d.state_dict()))
+        good.save()
         if ema is not None:
             with torch.no_grad():
                 beta = ema_decay(config.ema, step)

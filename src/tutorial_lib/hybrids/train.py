@@ -9,7 +9,6 @@ explodes, restoring the state after the last good step.
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from tqdm.auto import tqdm
 
 from tutorial_lib.checks import check_images, check_positive_int
 from tutorial_lib.progress import finish_early
+from tutorial_lib.snapshot import LastGoodState
 
 
 class HybridDiverged(RuntimeError):
@@ -80,7 +80,7 @@ def train_hybrid(
     optimizers = model.make_optimizers(config)
     gen = torch.Generator().manual_seed(config.seed)
     history: dict[str, list[float]] = {"step": [], "seconds": []}
-    good = copy.deepcopy(model.state_dict())
+    good = LastGoodState(model)
     start = time.perf_counter()
     bar = tqdm(range(1, config.steps + 1), desc=f"train {type(model).__name__}",
                disable=not progress,  # under a time budget the step count is unknown
@@ -90,13 +90,13 @@ def train_hybrid(
         x = x_train[idx].to(device)
         losses = model.train_step(x, torch.bernoulli(x), optimizers)
         if not all(math.isfinite(v) and abs(v) <= config.explode for v in losses.values()):
-            model.load_state_dict(good)
+            good.restore()
             shown = ", ".join(f"{k} {v:.3g}" for k, v in losses.items())
             raise HybridDiverged(
                 f"training diverged at step {step} ({shown}); the model was restored to its "
                 f"state at step {step - 1}. Try a lower learning rate."
             )
-        good = copy.deepcopy(model.state_dict())
+        good.save()
         seconds = time.perf_counter() - start
         history["step"].append(float(step))
         history["seconds"].append(seconds)
