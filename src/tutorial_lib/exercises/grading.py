@@ -15,8 +15,6 @@ import csv
 import json
 import os
 import re
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,6 +28,7 @@ from tutorial_lib.exercises import REPORT_ENV
 from tutorial_lib.exercises.catalogue import for_chapter
 from tutorial_lib.exercises.checker import ERROR, NOT_IMPLEMENTED, PASSED
 from tutorial_lib.exercises.notebooks import CHECK_CALL, exercise_ids
+from tutorial_lib.processes import run_with_time_limit
 
 NOT_REACHED = "not reached"
 PROGRESS_ENV = "TUTORIAL_GRADING_PROGRESS"
@@ -117,23 +116,17 @@ def grade_notebook(path: str | Path, timeout: float = 300.0, budget: str = "smok
                "MPLBACKEND": "Agg", "PYTHONUNBUFFERED": "1"}
         command = [sys.executable, "-m", "tutorial_lib.exercises.run_notebook", str(path),
                    str(timeout)]
-        timed_out = False
-        with subprocess.Popen(command, cwd=path.parent, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, start_new_session=True) as proc:
-            try:
-                output, _ = proc.communicate(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                timed_out = True
-                os.killpg(proc.pid, signal.SIGKILL)
-                output, _ = proc.communicate()
+        finished = run_with_time_limit(command, timeout, env=env, cwd=path.parent,
+                                       merge_stderr=True)
         checks, cells = _read_jsonl(report), _read_jsonl(progress)
     seconds = time.monotonic() - start
     errors = [c for c in cells if c.get("error")]
+    timed_out = finished.timed_out
     if timed_out:
         last = cells[-1]["cell"] + 1 if cells else 0
         status = f"timed out after {timeout:g} s (while running cell {last + 1})"
-    elif proc.returncode not in (0, None) and not cells:
-        tail = output.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
+    elif finished.returncode not in (0, None) and not cells:
+        tail = finished.stdout.strip().splitlines()[-1:] or ["no output"]
         status = f"could not run: {tail[0]}"
     else:
         status = f"errors in {len(errors)} cell(s)" if errors else "ran without errors"

@@ -1,0 +1,48 @@
+"""run_with_time_limit: the time limit stops the child and everything it started."""
+
+import os
+import sys
+import time
+
+import pytest
+
+from tutorial_lib.processes import run_with_time_limit
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"  # a zombie has stopped
+    except FileNotFoundError:
+        return False
+
+
+def test_output_and_exit_status_of_a_command_that_finishes():
+    done = run_with_time_limit([sys.executable, "-c", "import sys; print('out'); "
+                                "print('err', file=sys.stderr); sys.exit(3)"], 30)
+    assert (done.returncode, done.stdout.strip(), done.stderr.strip(), done.timed_out) == \
+        (3, "out", "err", False)
+    merged = run_with_time_limit([sys.executable, "-c", "import sys; print('err', "
+                                  "file=sys.stderr)"], 30, merge_stderr=True)
+    assert merged.stdout.strip() == "err" and merged.stderr == ""
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads process states from /proc")
+def test_the_time_limit_kills_the_child_and_its_own_children():
+    spawn = ("import subprocess, sys, time; "
+             "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)']); "
+             "print(p.pid, flush=True); time.sleep(120)")
+    start = time.monotonic()
+    done = run_with_time_limit([sys.executable, "-c", spawn], 3)
+    assert done.timed_out and done.returncode is None
+    assert time.monotonic() - start < 30
+    grandchild = int(done.stdout.split()[0])
+    deadline = time.monotonic() + 10
+    while _alive(grandchild) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(grandchild), "the child's own child survived the time limit"
+
+
+def test_rejects_a_time_limit_that_is_not_positive():
+    with pytest.raises(ValueError, match="positive"):
+        run_with_time_limit([sys.executable, "-c", "pass"], 0)
