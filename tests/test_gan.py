@@ -9,6 +9,7 @@ import torch
 from torch import distributions as dist
 from torch import nn
 
+from tutorial_lib.budget import get_budget
 from tutorial_lib.data import grid25, ring8
 from tutorial_lib.gan import (
     Discriminator,
@@ -17,6 +18,7 @@ from tutorial_lib.gan import (
     GANTrainConfig,
     Generator,
     mode_coverage,
+    recipes,
     train_gan,
 )
 from tutorial_lib.gan import losses as L
@@ -286,3 +288,14 @@ def test_training_with_diffaugment_runs_on_images() -> None:
                     device="cpu", progress=False)
     assert len(run.history["loss_d"]) == 3
     assert all(math.isfinite(v) for v in run.history["loss_g"])
+
+
+def test_toy_recipe_book_steps_replaces_the_variants_steps_at_every_budget():
+    for budget in ("smoke", "book", "full"):
+        _, default = recipes.toy_recipe("r1", budget)
+        _, short = recipes.toy_recipe("r1", budget, book_steps=4000)
+        factor = get_budget(budget).steps_factor
+        assert default.steps == max(20, round(recipes.TOY_VARIANTS["r1"].book_steps * factor))
+        assert short.steps == max(20, round(4000 * factor))
+    with pytest.raises(ValueError, match="book_steps"):
+        recipes.toy_recipe("r1", "book", book_steps=0)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from tutorial_lib.budget import Budget, get_budget
+from tutorial_lib.checks import check_positive_int
 from tutorial_lib.gan.models import GANConfig
 from tutorial_lib.gan.train import GANTrainConfig
 
@@ -63,15 +64,22 @@ RECOMMENDED_TOY = "r1"
 
 
 def toy_recipe(variant: str, budget: Budget | str | None = None, seed: int = 0,
-               ) -> tuple[GANConfig, GANTrainConfig]:
-    """Architecture and training settings for ``variant`` on a 2-D mixture."""
+               book_steps: int | None = None) -> tuple[GANConfig, GANTrainConfig]:
+    """Architecture and training settings for ``variant`` on a 2-D mixture.
+
+    ``book_steps`` replaces the variant's generator steps at the book budget (scaled to
+    ``budget`` like them); the learning rate still decays to 0 at the last step.
+    """
     if variant not in TOY_VARIANTS:
         raise ValueError(f"unknown toy variant {variant!r}; expected one of "
                          f"{', '.join(TOY_VARIANTS)}")
+    if book_steps is not None:
+        check_positive_int(book_steps, "book_steps")
     v, b = TOY_VARIANTS[variant], get_budget(budget)
     model = GANConfig(data_shape=(2,), latent_dim=2, hidden=128, layers=3,
                       spectral_norm=v.spectral_norm)
-    train = GANTrainConfig(variant=v.loss, steps=b.steps(v.book_steps, minimum=20),
+    train = GANTrainConfig(variant=v.loss,
+                           steps=b.steps(book_steps or v.book_steps, minimum=20),
                            batch_size=512, lr_g=v.lr, lr_d=v.lr, betas=v.betas,
                            r1_gamma=0.1, decay_from=0.1, seed=seed)
     return model, train
