@@ -31,20 +31,7 @@ echo "==> book build (smoke budget, notebooks force-executed, warnings are error
 OUT="_build/test-smoke"
 rm -rf "$OUT"  # a fresh build: Sphinx would otherwise skip (and not re-execute) unchanged pages
 mkdir -p "$OUT"
-"$PY" - "$OUT/_config.yml" <<'PY'
-import sys, yaml
-from pathlib import Path
-config = yaml.safe_load(open("_config.yml"))
-config["execute"]["execute_notebooks"] = "force"  # never trust a cache when testing
-# this copy lives in another folder: paths that _config.yml gives relative to itself
-# (the local extension, the static files) become absolute
-sphinx = config["sphinx"]
-sphinx["local_extensions"] = {name: str(Path(path).resolve())
-                              for name, path in sphinx.get("local_extensions", {}).items()}
-sphinx["config"]["html_static_path"] = [str(Path(path).resolve())
-                                        for path in sphinx["config"].get("html_static_path", [])]
-yaml.safe_dump(config, open(sys.argv[1], "w"), sort_keys=False)
-PY
+"$PY" scripts/book_config.py "$OUT/_config.yml" --execute force  # never trust a cache
 jupyter-book build . --config "$OUT/_config.yml" --path-output "$OUT" -n -W --keep-going
 export TUTORIAL_BUILT_BOOK="$ROOT/$OUT/_build/html"
 echo "==> book built in $(( $(date +%s) - start )) s"

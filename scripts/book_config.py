@@ -1,0 +1,35 @@
+"""Write a copy of _config.yml for a build that changes how notebooks execute.
+
+    python scripts/book_config.py OUT.yml --execute force          # scripts/test.sh
+    python scripts/book_config.py OUT.yml --cache _build/.jupyter_cache/book   # scripts/book.sh
+
+The copy lives in another folder, so the paths that _config.yml gives relative to itself
+(the local extension, the static files) become absolute, and so does the cache folder.
+"""
+
+import argparse
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+parser.add_argument("out", type=Path, help="where to write the copy")
+parser.add_argument("--execute", choices=["auto", "cache", "force", "off"],
+                    help="execute.execute_notebooks (default: as in _config.yml)")
+parser.add_argument("--cache", type=Path, help="execute.cache: the jupyter-cache folder")
+args = parser.parse_args()
+
+config = yaml.safe_load((ROOT / "_config.yml").read_text())
+if args.execute:
+    config["execute"]["execute_notebooks"] = args.execute
+if args.cache:
+    config["execute"]["cache"] = str(args.cache.resolve())
+sphinx = config["sphinx"]
+sphinx["local_extensions"] = {name: str((ROOT / path).resolve())
+                              for name, path in sphinx.get("local_extensions", {}).items()}
+sphinx["config"]["html_static_path"] = [str((ROOT / path).resolve())
+                                        for path in sphinx["config"].get("html_static_path", [])]
+args.out.parent.mkdir(parents=True, exist_ok=True)
+yaml.safe_dump(config, args.out.open("w"), sort_keys=False)

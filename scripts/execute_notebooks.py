@@ -1,0 +1,118 @@
+"""Execute the book's notebooks several at a time into the cache that the book build reads.
+
+``jupyter-book build`` (``execute_notebooks: cache``) executes a notebook only when the
+cache at ``execute.cache`` holds no executed copy with the same code, and it executes them
+one after another. On a CPU with few cores, two kernels with one thread each get through
+more training steps than one kernel with two threads (about 1.6 times as many on this
+book's toy GAN step), so ``scripts/book.sh`` runs this first:
+
+    python scripts/execute_notebooks.py --cache _build/.jupyter_cache/book --jobs 2
+
+Each notebook that the cache lacks runs in a fresh process and kernel (the environment's
+``TUTORIAL_BUDGET`` and ``TUTORIAL_DEVICE`` apply; ``OMP_NUM_THREADS`` is the core count
+divided by ``--jobs``), from its own folder, as the build runs it. A notebook that fails
+is reported and left out of the cache: the build then executes it again and shows the error.
+Later chapters train longest, so the notebooks start in reverse order.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _worker(source: str, target: str, timeout: int) -> None:
+    """In the fresh process: execute ``source`` as myst-nb does; write it to ``target``."""
+    from jupyter_cache.executors.utils import single_nb_execution
+
+    nb = nbformat.read(source, as_version=4)
+    result = single_nb_execution(nb, cwd=str(Path(source).parent), timeout=timeout,
+                                 allow_errors=False, meta_override=True)
+    if result.err is not None:
+        lines = [ln for ln in (result.exc_string or str(result.err)).splitlines() if ln.strip()]
+        print(lines[-1] if lines else type(result.err).__name__, file=sys.stderr)
+        sys.exit(1)
+    nbformat.write(nb, target)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("notebooks", nargs="*", type=Path,
+                        help="default: notebooks/*.ipynb of the repository")
+    parser.add_argument("--cache", type=Path,
+                        help="the jupyter-cache folder the build reads (execute.cache)")
+    parser.add_argument("--jobs", type=int, default=2, help="notebooks at a time (default 2)")
+    parser.add_argument("--timeout", type=int, default=600,
+                        help="seconds per cell, as execute.timeout (default 600)")
+    parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        _worker(*args.worker, args.timeout)
+        return 0
+    if args.cache is None:
+        parser.error("--cache is required: the jupyter-cache folder the build reads")
+    if args.jobs < 1:
+        parser.error(f"--jobs must be at least 1, got {args.jobs}")
+
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+
+    paths = [p.resolve() for p in (args.notebooks or sorted((ROOT / "notebooks").glob("*.ipynb")))]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        parser.error(f"no such notebook: {', '.join(missing)}")
+    cache = get_cache(str(args.cache))
+    todo = []
+    for path in paths:
+        try:
+            cache.match_cache_notebook(nbformat.read(path, as_version=4))
+        except KeyError:  # no executed copy of this code
+            todo.append(path)
+    print(f"==> executing {len(todo)} of {len(paths)} notebooks, {args.jobs} at a time "
+          f"(the cache {args.cache} holds the others)", flush=True)
+    threads = max(1, (os.cpu_count() or 1) // args.jobs)
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    lock, failed = threading.Lock(), []
+
+    def execute(path: Path) -> None:
+        start = time.perf_counter()
+        with tempfile.TemporaryDirectory() as tmp:
+            target = Path(tmp) / path.name
+            proc = subprocess.run([sys.executable, __file__, "--timeout", str(args.timeout),
+                                   "--worker", str(path), str(target)],
+                                  env=env, capture_output=True, text=True)
+            seconds = time.perf_counter() - start
+            with lock:  # one writer at a time for the cache's database
+                if proc.returncode != 0:
+                    tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+                    failed.append(path.name)
+                    print(f"    {path.name}: FAILED after {seconds:.0f} s: {tail}", flush=True)
+                    return
+                record = cache.add_nb_to_project(str(path))
+                cache.cache_notebook_bundle(
+                    CacheBundleIn(nbformat.read(target, as_version=4), record.uri,
+                                  data={"execution_seconds": seconds}),
+                    check_validity=False, overwrite=True)
+                print(f"    {path.name}: {seconds:.0f} s", flush=True)
+
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        list(pool.map(execute, sorted(todo, key=lambda p: p.name, reverse=True)))
+    if failed:
+        print(f"==> {len(failed)} failed ({', '.join(failed)}); the build will run them "
+              "again and show the error", flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
