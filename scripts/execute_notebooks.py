@@ -53,10 +53,14 @@ def main() -> int:
     parser.add_argument("--cache", type=Path,
                         help="the jupyter-cache folder the build reads (execute.cache)")
     parser.add_argument("--jobs", type=int, default=2, help="notebooks at a time (default 2)")
-    parser.add_argument("--timeout", type=int, default=600,
-                        help="seconds per cell, as execute.timeout (default 600)")
+    parser.add_argument("--timeout", type=int, default=None,
+                        help="seconds per cell (default: execute.timeout of _config.yml)")
     parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.timeout is None:  # the build's own limit, so that both stop a cell alike
+        import yaml
+
+        args.timeout = int(yaml.safe_load((ROOT / "_config.yml").read_text())["execute"]["timeout"])
     if args.worker:
         _worker(*args.worker, args.timeout)
         return 0
