@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 from tutorial_lib.checks import check_images
 from tutorial_lib.data.images import make_loader, random_shift
 from tutorial_lib.progress import finish_early
+from tutorial_lib.snapshot import LastGoodState
 from tutorial_lib.vae.models import VAE
 from tutorial_lib.vae.objectives import elbo, evaluate_elbo, iwae_bound
 
@@ -100,7 +101,7 @@ def train_vae(
     if x_val is not None:
         history.update(val_elbo=[], val_kl=[], val_reconstruction=[])
     best_val, best_state, stale = -math.inf, None, 0
-    good_state = copy.deepcopy(model.state_dict())
+    good = LastGoodState(model)  # restored if the loss stops being finite
     start = time.perf_counter()
     bar = tqdm(range(config.epochs), desc="train VAE", disable=not progress,
                # under a time budget the number of epochs is unknown
@@ -123,7 +124,7 @@ def train_vae(
                 terms = elbo(model, xb, yb, beta=beta, free_bits=config.free_bits)
                 loss = terms.loss
             if not torch.isfinite(loss):
-                model.load_state_dict(good_state)
+                good.restore()
                 raise TrainingDiverged(
                     f"the loss became {loss.item()} in epoch {epoch}; the model was restored to "
                     "its state at the end of the last good epoch. Try a lower learning rate."
@@ -136,7 +137,7 @@ def train_vae(
             sums["kl"] += float(terms.kl.detach().sum())
             n += len(xb)
         sched.step()
-        good_state = copy.deepcopy(model.state_dict())
+        good.save()
         history["epoch"].append(epoch + 1)
         history["seconds"].append(time.perf_counter() - start)
         history["beta"].append(beta)
