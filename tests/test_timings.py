@@ -4,6 +4,7 @@ a table with the targets, a failed or slow notebook reported (not a crash), one 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import nbformat
@@ -78,3 +79,34 @@ def test_table_checks_the_book_targets() -> None:
 def test_timings_refuses_a_missing_notebook(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["timings", "--budget", "smoke", "no/such.ipynb"]) == 2
     assert "no such notebook" in capsys.readouterr().err
+
+
+def test_timings_with_jobs_runs_notebooks_side_by_side_and_checks_only_the_total(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    threads = str(max(1, (os.cpu_count() or 1) // 2))
+    paths = [
+        _notebook(tmp_path / f"n{i}.ipynb",
+                  f"import os\nassert os.environ['OMP_NUM_THREADS'] == {threads!r}",
+                  "import time\ntime.sleep(4)")
+        for i in range(2)
+    ]
+    assert main(["timings", "--budget", "book", "--jobs", "2", *map(str, paths)]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    result = json.loads(out[-1])
+    assert result["jobs"] == 2 and list(result["notebooks"]) == ["n0.ipynb", "n1.ipynb"]
+    first, second = result["notebooks"].values()
+    assert first["ok"] and second["ok"], result
+    # side by side: the whole run's wall-clock is well under the sum of the two notebooks
+    assert max(first["seconds"], second["seconds"]) <= result["total_seconds"]
+    assert result["total_seconds"] < first["seconds"] + second["seconds"] - 2
+    rows = "\n".join(out[:-1]).splitlines()
+    assert "2 at a time" in rows[0]
+    assert [row.split()[3] for row in rows[2:4]] == ["-", "-"]  # shared CPU: not judged
+    assert rows[4].split()[2] == "yes" and result["targets_met"] is True
+
+
+def test_timings_refuses_jobs_below_one(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["timings", "--budget", "smoke", "--jobs", "0"]) == 2
+    assert "--jobs must be at least 1" in capsys.readouterr().err
