@@ -29,6 +29,8 @@ from pathlib import Path
 
 import nbformat
 
+from tutorial_lib.processes import build_order, threads_per_job
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -85,8 +87,7 @@ def main() -> int:
             todo.append(path)
     print(f"==> executing {len(todo)} of {len(paths)} notebooks, {args.jobs} at a time "
           f"(the cache {args.cache} holds the others)", flush=True)
-    threads = max(1, (os.cpu_count() or 1) // args.jobs)
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    env = dict(os.environ, **threads_per_job(args.jobs))
     lock, failed = threading.Lock(), []
 
     def execute(path: Path) -> None:
@@ -111,7 +112,7 @@ def main() -> int:
                 print(f"    {path.name}: {seconds:.0f} s", flush=True)
 
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        list(pool.map(execute, sorted(todo, key=lambda p: p.name, reverse=True)))
+        list(pool.map(execute, build_order(todo)))
     if failed:
         print(f"==> {len(failed)} failed ({', '.join(failed)}); the build will run them "
               "again and show the error", flush=True)

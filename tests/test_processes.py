@@ -1,12 +1,14 @@
-"""run_with_time_limit: the time limit stops the child and everything it started."""
+"""run_with_time_limit: the time limit stops the child and everything it started;
+threads_per_job and build_order: how notebooks run side by side."""
 
 import os
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
-from tutorial_lib.processes import run_with_time_limit
+from tutorial_lib.processes import build_order, run_with_time_limit, threads_per_job
 
 
 def _alive(pid: int) -> bool:
@@ -46,3 +48,21 @@ def test_the_time_limit_kills_the_child_and_its_own_children():
 def test_rejects_a_time_limit_that_is_not_positive():
     with pytest.raises(ValueError, match="positive"):
         run_with_time_limit([sys.executable, "-c", "pass"], 0)
+
+
+def test_threads_per_job_shares_the_cores_and_gives_each_job_at_least_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(os, "cpu_count", lambda: 16)
+    assert threads_per_job(1) == {"OMP_NUM_THREADS": "16", "MKL_NUM_THREADS": "16"}
+    assert threads_per_job(3)["OMP_NUM_THREADS"] == "5"  # 3 x 5 = 15 of the 16 cores
+    assert threads_per_job(40)["MKL_NUM_THREADS"] == "1"
+    monkeypatch.setattr(os, "cpu_count", lambda: None)  # unknown: one thread each
+    assert threads_per_job(2)["OMP_NUM_THREADS"] == "1"
+    with pytest.raises(ValueError, match="at least 1"):
+        threads_per_job(0)
+
+
+def test_build_order_starts_the_last_chapter_first_whatever_the_folder() -> None:
+    paths = [Path("b/ch02_x.ipynb"), Path("a/ch10_y.ipynb"), Path("c/ch01_z.ipynb")]
+    assert build_order(paths) == [paths[1], paths[0], paths[2]]

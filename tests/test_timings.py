@@ -42,9 +42,14 @@ def test_timings_runs_each_notebook_and_reports_failures_in_the_table(
     code = main(["timings", "--budget", "smoke", "--timeout", "10",
                  str(good), str(bad), str(slow)])
     assert code == 1  # a notebook failed: the command says so, after running all three
-    out = capsys.readouterr().out.strip().splitlines()
+    captured = capsys.readouterr()
+    out = captured.out.strip().splitlines()
     result = json.loads(out[-1])
     assert result["budget"] == "smoke"
+    # run in the book build's order, last chapter first; reported in the order asked for
+    progress = [ln.split()[1] for ln in captured.err.splitlines() if ln.startswith("[")]
+    assert progress == ["notebooks/c_slow.ipynb:", "notebooks/b_bad.ipynb:",
+                        "notebooks/a_good.ipynb:"]
     assert list(result["notebooks"]) == ["notebooks/a_good.ipynb", "notebooks/b_bad.ipynb",
                                          "notebooks/c_slow.ipynb"]
     a, b, c = result["notebooks"].values()
@@ -89,7 +94,7 @@ def test_timings_with_jobs_runs_notebooks_side_by_side_and_checks_only_the_total
     paths = [
         _notebook(tmp_path / f"n{i}.ipynb",
                   f"import os\nassert os.environ['OMP_NUM_THREADS'] == {threads!r}",
-                  "import time\ntime.sleep(4)")
+                  "import time\ntime.sleep(8)")  # long beside each runner's start-up
         for i in range(2)
     ]
     assert main(["timings", "--budget", "book", "--jobs", "2", *map(str, paths)]) == 0

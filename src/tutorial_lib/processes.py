@@ -3,6 +3,9 @@
 The child gets a session (process group) of its own, so that at the time limit the whole
 group is killed: the child and, say, the Jupyter kernel it launched. Used by the notebook
 timings and by the grader, which both run notebooks that may loop forever.
+
+:func:`threads_per_job` and :func:`build_order` are shared by the timings and
+``scripts/execute_notebooks.py``, which both run notebooks side by side as the book build does.
 """
 
 from __future__ import annotations
@@ -46,3 +49,19 @@ def run_with_time_limit(command: Sequence[str], timeout: float, *,
     return Finished(None if timed_out else proc.returncode,
                     out.decode(errors="replace"), (err or b"").decode(errors="replace"),
                     timed_out)
+
+
+def threads_per_job(jobs: int) -> dict[str, str]:
+    """``OMP_NUM_THREADS`` and ``MKL_NUM_THREADS`` for one of ``jobs`` processes run at once:
+    the CPU's cores divided by ``jobs``, at least 1, so that together they use each core once."""
+    if jobs < 1:
+        raise ValueError(f"jobs must be at least 1, got {jobs}")
+    threads = str(max(1, (os.cpu_count() or 1) // jobs))
+    return {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
+
+
+def build_order(paths: Sequence[Path]) -> list[Path]:
+    """The order in which the book build starts notebooks: by file name, last chapter first.
+    Later chapters train longest, so, run side by side, the long ones start early and the
+    short ones fill in at the end."""
+    return sorted(paths, key=lambda p: p.name, reverse=True)

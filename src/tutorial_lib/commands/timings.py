@@ -4,7 +4,8 @@ Every notebook is executed top to bottom, each in a fresh Python process that st
 Jupyter kernel (as the book build does), with ``TUTORIAL_BUDGET`` set to the budget and
 ``TUTORIAL_STATIC_WIDGETS=1``: one at a time by default, or ``--jobs N`` at a time, each
 kernel then given the CPU's cores divided by N as its threads, as the book build
-(``scripts/book.sh``, two at a time) executes them. For each notebook it measures
+(``scripts/book.sh``, two at a time) executes them, last chapter first. For each notebook
+it measures
 
 - **seconds**: wall-clock from starting the kernel to the end of the last cell (the time the
   book build spends on that notebook);
@@ -35,7 +36,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
-from tutorial_lib.processes import run_with_time_limit
+from tutorial_lib.processes import build_order, run_with_time_limit, threads_per_job
 
 # the book's targets on a 2-core CPU: seconds per notebook, seconds for all notebooks
 TARGETS: dict[str, tuple[float | None, float | None]] = {
@@ -86,14 +87,13 @@ def _display_path(path: Path) -> str:
 
 
 def time_notebook(path: Path, budget: str, timeout: float,
-                  threads: int | None = None) -> dict[str, Any]:
+                  threads: dict[str, str] | None = None) -> dict[str, Any]:
     """Execute one notebook in a fresh process and kernel; seconds, peak_mb, ok, error.
 
-    ``threads`` sets the kernel's ``OMP_NUM_THREADS`` and ``MKL_NUM_THREADS`` (None: leave
+    ``threads``: the kernel's thread variables, from :func:`threads_per_job` (None: leave
     them as they are)."""
-    env = dict(os.environ, TUTORIAL_BUDGET=budget, TUTORIAL_STATIC_WIDGETS="1")
-    if threads is not None:
-        env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    env = dict(os.environ, TUTORIAL_BUDGET=budget, TUTORIAL_STATIC_WIDGETS="1",
+               **(threads or {}))
     code = "from tutorial_lib.commands.timings import _runner; _runner()"
     start = time.perf_counter()
     # the runner stops itself at the time limit; the extra minute is for a runner that hangs
@@ -203,12 +203,12 @@ def run(args: argparse.Namespace) -> int:
     if args.jobs < 1:
         raise ValueError(f"--jobs must be at least 1, got {args.jobs}")
     names = [_display_path(p) for p in paths]
-    threads = None if args.jobs == 1 else max(1, (os.cpu_count() or 1) // args.jobs)
+    threads = None if args.jobs == 1 else threads_per_job(args.jobs)
     found: dict[str, dict[str, Any]] = {}
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        futures = {pool.submit(time_notebook, p, args.budget, args.timeout, threads): name
-                   for p, name in zip(paths, names, strict=True)}
+        futures = {pool.submit(time_notebook, p, args.budget, args.timeout, threads):
+                   _display_path(p) for p in build_order(paths)}  # as the build starts them
         for done, future in enumerate(as_completed(futures), 1):
             name, r = futures[future], future.result()
             found[name] = r
