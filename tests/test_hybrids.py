@@ -126,7 +126,9 @@ def test_aae_pulls_its_codes_towards_the_prior(digits: ImageDataset) -> None:
                                                 betas=config.betas),
                 "disc": torch.optim.SGD(model.disc.parameters(), lr=0.0),
                 "encoder": torch.optim.SGD(model.autoencoder.encoder.parameters(), lr=0.0)}
-        train_hybrid(model, digits.x_train, HybridTrainConfig(steps=1000, lr=1e-3),
+        # 2,000 steps: after 1,000 the distance was still 0.30 to 1.09 over seeds 0 to 4, so
+        # the bound held or failed with the CPU's rounding; after 2,000, 0.15 to 0.42
+        train_hybrid(model, digits.x_train, HybridTrainConfig(steps=2000, lr=1e-3),
                      device="cpu", progress=False)
         with torch.no_grad():
             return model.encode(digits.x_train)
