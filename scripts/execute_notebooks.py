@@ -10,7 +10,8 @@ book's toy GAN step), so ``scripts/book.sh`` runs this first:
 
 Each notebook that the cache lacks runs in a fresh process and kernel (the environment's
 ``TUTORIAL_BUDGET`` and ``TUTORIAL_DEVICE`` apply; ``OMP_NUM_THREADS`` is the core count
-divided by ``--jobs``), from its own folder, as the build runs it. A notebook that fails
+divided by ``--jobs``, or by the number of notebooks to run where that is smaller), from
+its own folder, as the build runs it. A notebook that fails
 is reported and left out of the cache: the build then executes it again and shows the error.
 Later chapters train longest, so the notebooks start in reverse order.
 """
@@ -87,7 +88,7 @@ def main() -> int:
             todo.append(path)
     print(f"==> executing {len(todo)} of {len(paths)} notebooks, {args.jobs} at a time "
           f"(the cache {args.cache} holds the others)", flush=True)
-    env = dict(os.environ, **threads_per_job(args.jobs))
+    env = dict(os.environ, **threads_per_job(args.jobs, len(todo)))
     lock, failed = threading.Lock(), []
 
     def execute(path: Path) -> None:

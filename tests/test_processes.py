@@ -57,6 +57,9 @@ def test_threads_per_job_shares_the_cores_and_gives_each_job_at_least_one(
     assert threads_per_job(1) == {"OMP_NUM_THREADS": "16", "MKL_NUM_THREADS": "16"}
     assert threads_per_job(3)["OMP_NUM_THREADS"] == "5"  # 3 x 5 = 15 of the 16 cores
     assert threads_per_job(40)["MKL_NUM_THREADS"] == "1"
+    assert threads_per_job(2, tasks=1)["OMP_NUM_THREADS"] == "16"  # alone: every core
+    assert threads_per_job(2, tasks=5)["OMP_NUM_THREADS"] == "8"
+    assert threads_per_job(2, tasks=0)["OMP_NUM_THREADS"] == "16"  # nothing to run
     monkeypatch.setattr(os, "cpu_count", lambda: None)  # unknown: one thread each
     assert threads_per_job(2)["OMP_NUM_THREADS"] == "1"
     with pytest.raises(ValueError, match="at least 1"):

@@ -51,12 +51,15 @@ def run_with_time_limit(command: Sequence[str], timeout: float, *,
                     timed_out)
 
 
-def threads_per_job(jobs: int) -> dict[str, str]:
+def threads_per_job(jobs: int, tasks: int | None = None) -> dict[str, str]:
     """``OMP_NUM_THREADS`` and ``MKL_NUM_THREADS`` for one of ``jobs`` processes run at once:
-    the CPU's cores divided by ``jobs``, at least 1, so that together they use each core once."""
+    the CPU's cores divided by ``jobs``, at least 1, so that together they use each core once.
+    With ``tasks`` (how many there are to run), fewer than ``jobs`` tasks share the cores
+    among themselves: one notebook alone gets every core."""
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, got {jobs}")
-    threads = str(max(1, (os.cpu_count() or 1) // jobs))
+    at_once = jobs if tasks is None else max(1, min(jobs, tasks))
+    threads = str(max(1, (os.cpu_count() or 1) // at_once))
     return {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
 
 

@@ -3,9 +3,9 @@
 Every notebook is executed top to bottom, each in a fresh Python process that starts its own
 Jupyter kernel (as the book build does), with ``TUTORIAL_BUDGET`` set to the budget and
 ``TUTORIAL_STATIC_WIDGETS=1``: one at a time by default, or ``--jobs N`` at a time, each
-kernel then given the CPU's cores divided by N as its threads, as the book build
-(``scripts/book.sh``, two at a time) executes them, last chapter first. For each notebook
-it measures
+kernel then given the CPU's cores divided by N (or by the number of notebooks, if fewer)
+as its threads, as the book build (``scripts/book.sh``, two at a time) executes them, last
+chapter first. For each notebook it measures
 
 - **seconds**: wall-clock from starting the kernel to the end of the last cell (the time the
   book build spends on that notebook);
@@ -203,7 +203,7 @@ def run(args: argparse.Namespace) -> int:
     if args.jobs < 1:
         raise ValueError(f"--jobs must be at least 1, got {args.jobs}")
     names = [_display_path(p) for p in paths]
-    threads = None if args.jobs == 1 else threads_per_job(args.jobs)
+    threads = None if args.jobs == 1 else threads_per_job(args.jobs, len(paths))
     found: dict[str, dict[str, Any]] = {}
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
