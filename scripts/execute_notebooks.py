@@ -11,9 +11,9 @@ book's toy GAN step), so ``scripts/book.sh`` runs this first:
 Each notebook that the cache lacks runs in a fresh process and kernel (the environment's
 ``TUTORIAL_BUDGET`` and ``TUTORIAL_DEVICE`` apply; ``OMP_NUM_THREADS`` is the core count
 divided by ``--jobs``, or by the number of notebooks to run where that is smaller), from
-its own folder, as the build runs it. A notebook that fails
-is reported and left out of the cache: the build then executes it again and shows the error.
-Later chapters train longest, so the notebooks start in reverse order.
+its own folder, as the build runs it. A notebook that fails is reported and left out of the
+cache: the build then executes it again and shows the error. Later chapters train longest,
+so the notebooks start in reverse order.
 """
 
 from __future__ import annotations
