@@ -94,7 +94,7 @@ def test_bench_gan_prints_a_table_then_json_with_the_required_keys(
 
 
 def test_run_jobs_keeps_the_order_and_gives_workers_one_thread_each() -> None:
-    from tutorial_lib.commands.bench import run_jobs
+    from tutorial_lib.bench.jobs import run_jobs
 
     jobs = [(2.567,), (7.25,), (0.04,)]
     assert run_jobs(round, jobs, workers=1) == [3, 7, 0]

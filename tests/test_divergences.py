@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import distributions as dist
 
-from tutorial_lib.divergences import (
+from tutorial_lib.probability.divergences import (
     fit_gaussian_forward_kl,
     fit_gaussian_reverse_kl,
     gaussian_mixture_1d,

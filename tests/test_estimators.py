@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from tutorial_lib.estimators import (
+from tutorial_lib.probability.estimators import (
     reparameterization_gradients,
     score_function_gradients,
     squared_norm,

@@ -248,7 +248,7 @@ def test_value_at_optimum_is_finite_where_a_density_underflows() -> None:
 # --- DiffAugment ---------------------------------------------------------------------------
 
 def test_translate_moves_each_image_by_its_own_offset_and_passes_gradients() -> None:
-    from tutorial_lib.gan.augment import translate
+    from tutorial_lib.gan.diffaugment import translate
 
     x = torch.rand(6, 2, 8, 8, requires_grad=True)
     out = translate(x, 2, fill=-1.0, generator=torch.Generator().manual_seed(3))
@@ -262,7 +262,7 @@ def test_translate_moves_each_image_by_its_own_offset_and_passes_gradients() -> 
 
 
 def test_cutout_blanks_one_square_and_diff_augment_checks_its_policy() -> None:
-    from tutorial_lib.gan.augment import cutout, diff_augment
+    from tutorial_lib.gan.diffaugment import cutout, diff_augment
 
     x = torch.rand(20, 1, 16, 16)  # values in [0, 1): a filled pixel is exactly -1
     out = cutout(x, 4, fill=-1.0, generator=torch.Generator().manual_seed(0))

@@ -179,6 +179,7 @@ def test_surface_recorder_and_game_plot() -> None:
 def test_game_scrubber_static_and_live(monkeypatch) -> None:
     matplotlib.use("Agg")
     from tutorial_lib import widgets
+    from tutorial_lib.gan import explorers
 
     torch.manual_seed(0)
     g, d = Generator(SMALL), Discriminator(SMALL)
@@ -188,16 +189,16 @@ def test_game_scrubber_static_and_live(monkeypatch) -> None:
                                                         snapshot_every=2),
                     device="cpu", progress=False, callback=rec)
     monkeypatch.setenv(widgets.STATIC_ENV, "1")
-    fig = widgets.game_scrubber(run, target, (-3, 3, -3, 3), rec, static_panels=3)
+    fig = explorers.game_scrubber(run, target, (-3, 3, -3, 3), rec, static_panels=3)
     assert len(fig.axes) >= 4 and fig.axes[0].get_title() == "step 1"
     monkeypatch.setenv(widgets.STATIC_ENV, "0")
-    box = widgets.game_scrubber(run, target, (-3, 3, -3, 3), rec)
+    box = explorers.game_scrubber(run, target, (-3, 3, -3, 3), rec)
     slider = box.children[0].children[1]
     assert slider.max == len(run.snapshots) - 1
     slider.value = 0  # redraws without error
     run.snapshots.clear()
     with pytest.raises(ValueError, match="snapshot_every"):
-        widgets.game_scrubber(run, target, (-3, 3, -3, 3))
+        explorers.game_scrubber(run, target, (-3, 3, -3, 3))
 
 
 def test_slerp_keeps_the_norm_and_hits_both_endpoints() -> None:

@@ -9,7 +9,7 @@ import torch
 from torch import distributions as dist
 
 from tutorial_lib.data import ring8
-from tutorial_lib.mixture import GaussianMixture, fit_mle
+from tutorial_lib.probability.mixture import GaussianMixture, fit_mle
 
 
 def test_log_prob_matches_a_hand_computed_mixture() -> None:

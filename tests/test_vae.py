@@ -344,7 +344,7 @@ def test_every_variant_on_cuda() -> None:
 def test_explorers_draw_static_figures_without_a_kernel(monkeypatch) -> None:
     from matplotlib.figure import Figure
 
-    from tutorial_lib.widgets import interpolation_explorer, latent_explorer
+    from tutorial_lib.vae.explorers import interpolation_explorer, latent_explorer
 
     monkeypatch.setenv("TUTORIAL_STATIC_WIDGETS", "1")
     torch.manual_seed(0)
@@ -361,7 +361,7 @@ def test_explorers_draw_static_figures_without_a_kernel(monkeypatch) -> None:
 def test_explorers_build_live_widgets_that_redraw(monkeypatch) -> None:
     import ipywidgets
 
-    from tutorial_lib.widgets import interpolation_explorer, latent_explorer
+    from tutorial_lib.vae.explorers import interpolation_explorer, latent_explorer
 
     monkeypatch.delenv("TUTORIAL_STATIC_WIDGETS", raising=False)
     torch.manual_seed(0)

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from matplotlib.axes import Axes
 
-from tutorial_lib.checks import check_images, check_tensor
+from tutorial_lib.validation import check_images, check_tensor
 
 
 def image_grid(x: torch.Tensor, nrow: int | None = None, padding: int = 1,

@@ -1,8 +1,9 @@
 """``python -m tutorial_lib bench TARGET``: benchmarks that print a table and a JSON line.
 
-Every target takes ``--data``, ``--budget`` and ``--seeds``. Targets register themselves
-in ``TARGETS``: a name mapped to (help text, allowed data sets, default data, run function).
-The run function returns a dict; ``bench`` prints its table and, last, the dict as JSON.
+Every target takes ``--data``, ``--budget`` and ``--seeds``. Each benchmark module of
+:mod:`tutorial_lib.bench` defines a ``TARGET`` (:class:`~tutorial_lib.bench.jobs.Target`:
+help text, allowed data sets, default data, run function, table). The run function
+returns a dict; ``bench`` prints its table and, last, the dict as JSON.
 """
 
 from __future__ import annotations
@@ -10,28 +11,14 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
-
-@dataclass(frozen=True)
-class Target:
-    help: str
-    data_choices: tuple[str, ...]
-    default_data: str
-    run: Callable[[argparse.Namespace], dict[str, Any]]
-    table: Callable[[dict[str, Any]], str]
-    extra: Callable[[argparse.ArgumentParser], None] | None = None  # more options
-    default_seeds: int = 3
+from tutorial_lib.bench import gan, head_to_head, mle, vae
+from tutorial_lib.bench.jobs import Target
 
 
 def _targets() -> dict[str, Target]:
-    from tutorial_lib.bench_compare import TARGET as COMPARE
-    from tutorial_lib.bench_gan import TARGET as GAN
-    from tutorial_lib.bench_mle import TARGET as MLE
-    from tutorial_lib.bench_vae import TARGET as VAE
-
-    return {"mle": MLE, "vae": VAE, "gan": GAN, "compare": COMPARE}
+    return {"mle": mle.TARGET, "vae": vae.TARGET, "gan": gan.TARGET,
+            "compare": head_to_head.TARGET}
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -51,23 +38,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         if target.extra is not None:
             target.extra(t)
         t.set_defaults(run=_runner(target))
-
-
-def run_jobs(function: Callable[..., Any], jobs: list[tuple], workers: int = 1) -> list[Any]:
-    """``function(*job)`` for every job, results in the order of ``jobs``.
-
-    With ``workers > 1`` the jobs run in that many spawned processes, and each call gets
-    one more argument, ``1``: the number of torch threads it should use, so that the
-    processes do not compete for the cores.
-    """
-    if workers == 1:
-        return [function(*job) for job in jobs]
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(function, *job, 1) for job in jobs]
-        return [f.result() for f in futures]
 
 
 def _runner(target: Target) -> Callable[[argparse.Namespace], int]:

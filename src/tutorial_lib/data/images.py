@@ -15,7 +15,7 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from tutorial_lib.budget import Budget, get_budget
-from tutorial_lib.checks import check_images, check_positive_int
+from tutorial_lib.validation import check_images, check_positive_int
 
 EMBEDDED = ("mnist5k", "digits")
 DOWNLOADED = ("mnist", "fashion-mnist")

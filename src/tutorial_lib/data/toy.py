@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import distributions as dist
 
-from tutorial_lib.checks import check_positive_int, check_tensor
+from tutorial_lib.validation import check_positive_int, check_tensor
 
 
 @dataclass(frozen=True)

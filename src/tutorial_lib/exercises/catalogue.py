@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tutorial_lib.anomaly import roc_auc
+from tutorial_lib.applications.anomaly import roc_auc
 from tutorial_lib.exercises.checker import (
     LOG_2PI,
     Case,

@@ -13,9 +13,9 @@ import numpy as np
 import torch
 from matplotlib.axes import Axes
 
-from tutorial_lib.checks import check_tensor
 from tutorial_lib.data.toy import GaussianMixture2D
 from tutorial_lib.plotting import plot_density_2d
+from tutorial_lib.validation import check_tensor
 
 
 class SurfaceRecorder:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from tutorial_lib.checks import check_tensor
+from tutorial_lib.validation import check_tensor
 
 
 def slerp(z0: torch.Tensor, z1: torch.Tensor, t: torch.Tensor) -> torch.Tensor:

@@ -23,7 +23,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from tutorial_lib.checks import check_tensor
+from tutorial_lib.validation import check_tensor
 
 
 def _flat(logits: torch.Tensor, name: str) -> torch.Tensor:

@@ -20,8 +20,8 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm as _sn
 
-from tutorial_lib.checks import check_tensor
 from tutorial_lib.conditioning import append_label
+from tutorial_lib.validation import check_tensor
 
 
 def _maybe_sn(layer: nn.Module, use: bool) -> nn.Module:

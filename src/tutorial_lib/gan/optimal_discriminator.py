@@ -14,7 +14,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from tutorial_lib.divergences import jensen_shannon_grid
+from tutorial_lib.probability.divergences import jensen_shannon_grid
 
 LogDensity = Callable[[torch.Tensor], torch.Tensor]
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from tutorial_lib.budget import Budget, get_budget
-from tutorial_lib.checks import check_positive_int
 from tutorial_lib.gan.models import GANConfig
 from tutorial_lib.gan.train import GANTrainConfig
+from tutorial_lib.validation import check_positive_int
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import torch
 
-from tutorial_lib.checks import check_tensor
 from tutorial_lib.data.toy import GaussianMixture2D
+from tutorial_lib.validation import check_tensor
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ import torch
 from tqdm.auto import tqdm
 
 from tutorial_lib.gan import losses as L
-from tutorial_lib.gan.augment import diff_augment
+from tutorial_lib.gan.diffaugment import diff_augment
 from tutorial_lib.gan.models import Discriminator, Generator
 from tutorial_lib.progress import finish_early
 from tutorial_lib.snapshot import LastGoodState

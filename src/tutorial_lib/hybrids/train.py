@@ -18,9 +18,9 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from tutorial_lib.checks import check_images, check_positive_int
 from tutorial_lib.progress import finish_early
 from tutorial_lib.snapshot import LastGoodState
+from tutorial_lib.validation import check_images, check_positive_int
 
 
 class HybridDiverged(RuntimeError):

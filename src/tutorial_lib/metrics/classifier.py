@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from tutorial_lib.checks import check_images, check_positive_int
+from tutorial_lib.validation import check_images, check_positive_int
 
 CLASSIFIER = "metrics.DigitClassifier"
 

@@ -6,12 +6,12 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from tutorial_lib.checks import check_images
 from tutorial_lib.metrics.classifier import DigitClassifier, extract_features
 from tutorial_lib.metrics.coverage import class_coverage
 from tutorial_lib.metrics.frechet import fid_from_features
 from tutorial_lib.metrics.kid import kid
 from tutorial_lib.metrics.precision_recall import precision_recall
+from tutorial_lib.validation import check_images
 
 
 @dataclass(frozen=True)

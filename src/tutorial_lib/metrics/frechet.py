@@ -18,7 +18,7 @@ import numpy as np
 import scipy.linalg
 import torch
 
-from tutorial_lib.checks import check_features
+from tutorial_lib.validation import check_features
 
 
 def gaussian_statistics(features: torch.Tensor | np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from tutorial_lib.checks import check_images
+from tutorial_lib.validation import check_images
 
 
 class _UInt8RGB(torch.utils.data.Dataset):

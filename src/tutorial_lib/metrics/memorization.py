@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from tutorial_lib.checks import check_tensor
+from tutorial_lib.validation import check_tensor
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from tutorial_lib.checks import check_features, check_positive_int
+from tutorial_lib.validation import check_features, check_positive_int
 
 
 @dataclass(frozen=True)

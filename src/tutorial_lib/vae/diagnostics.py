@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 import torch
 
-from tutorial_lib.checks import check_positive_int
 from tutorial_lib.vae.gaussian import (
     kl_normal_std,
     kl_normal_std_per_dim,
@@ -28,6 +27,7 @@ from tutorial_lib.vae.gaussian import (
 )
 from tutorial_lib.vae.models import VAE
 from tutorial_lib.vae.objectives import device_batches
+from tutorial_lib.validation import check_positive_int
 
 
 @torch.no_grad()

@@ -15,7 +15,7 @@ import math
 
 import torch
 
-from tutorial_lib.checks import check_positive_int, check_tensor
+from tutorial_lib.validation import check_positive_int, check_tensor
 
 
 def _check_mu_log_var(mu: torch.Tensor, log_var: torch.Tensor) -> None:

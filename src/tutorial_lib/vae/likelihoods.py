@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tutorial_lib.checks import check_images
+from tutorial_lib.validation import check_images
 
 
 class BernoulliLikelihood(nn.Module):

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from tutorial_lib.checks import check_images, check_tensor
 from tutorial_lib.conditioning import append_label
 from tutorial_lib.vae.likelihoods import make_likelihood
+from tutorial_lib.validation import check_images, check_tensor
 
 
 def _hidden_layers(width: int, hidden: tuple[int, ...], dropout: float

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 import torch
 from tqdm.auto import tqdm
 
-from tutorial_lib.checks import check_images, check_positive_int
 from tutorial_lib.vae.gaussian import (
     kl_normal_std_per_dim,
     log_normal_diag,
@@ -30,6 +29,7 @@ from tutorial_lib.vae.gaussian import (
     reparameterize,
 )
 from tutorial_lib.vae.models import VAE
+from tutorial_lib.validation import check_images, check_positive_int
 
 
 def _decode_samples(model: VAE, x: torch.Tensor, z: torch.Tensor,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import distributions as dist
 
-from tutorial_lib.checks import check_positive_int
 from tutorial_lib.vae.models import VAE
+from tutorial_lib.validation import check_positive_int
 
 
 def _device(model: VAE) -> torch.device:

@@ -18,12 +18,12 @@ from dataclasses import asdict, dataclass
 import torch
 from tqdm.auto import tqdm
 
-from tutorial_lib.checks import check_images
 from tutorial_lib.data.images import make_loader, random_shift
 from tutorial_lib.progress import finish_early
 from tutorial_lib.snapshot import LastGoodState
 from tutorial_lib.vae.models import VAE
 from tutorial_lib.vae.objectives import elbo, evaluate_elbo, iwae_bound
+from tutorial_lib.validation import check_images
 
 
 class TrainingDiverged(RuntimeError):

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from tutorial_lib.commands.bench import Target
+from tutorial_lib.bench.jobs import Target
 
 
 def mixture_sizes(n_modes: int, budget_name: str) -> list[int]:
@@ -44,7 +44,7 @@ def sweep(
     from tutorial_lib.budget import get_budget
     from tutorial_lib.data.toy import toy_distribution
     from tutorial_lib.device import get_device
-    from tutorial_lib.mixture import GaussianMixture, fit_mle
+    from tutorial_lib.probability.mixture import GaussianMixture, fit_mle
     from tutorial_lib.seeding import set_seed
 
     budget = get_budget(budget)

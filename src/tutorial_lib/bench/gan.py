@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from tutorial_lib.commands.bench import Target, run_jobs
+from tutorial_lib.bench.jobs import Target, run_jobs
 
 TOY_SETS = ("ring8", "grid25")
 EVAL_SAMPLES = 2500  # as in the mode-collapse literature

@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from tutorial_lib.checks import check_tensor
+from tutorial_lib.validation import check_tensor
 
 POLICIES = ("translation", "cutout")
 

@@ -19,7 +19,7 @@ from torch import distributions as dist
 from torch import nn
 from tqdm.auto import tqdm
 
-from tutorial_lib.checks import check_positive_int, check_tensor
+from tutorial_lib.validation import check_positive_int, check_tensor
 
 
 class GaussianMixture(nn.Module):

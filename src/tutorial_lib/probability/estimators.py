@@ -20,7 +20,7 @@ from collections.abc import Callable
 import torch
 from torch import distributions as dist
 
-from tutorial_lib.checks import check_positive_int, check_tensor
+from tutorial_lib.validation import check_positive_int, check_tensor
 
 TestFunction = Callable[[torch.Tensor], torch.Tensor]  # (n, d) -> (n,)
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 from torch import distributions as dist
 
-from tutorial_lib.checks import check_positive_int, check_tensor
+from tutorial_lib.validation import check_positive_int, check_tensor
 
 LogDensity = Callable[[torch.Tensor], torch.Tensor]
 

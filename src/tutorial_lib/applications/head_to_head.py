@@ -77,9 +77,9 @@ def train_for(name: str, data: ImageDataset, seconds: float, seed: int = 0,
 
 
 def _train_vae(data, seconds, seed, device, progress, start) -> Trained:
-    from tutorial_lib.bench_vae import REFERENCE, likelihood_for
     from tutorial_lib.data.images import train_validation_split
     from tutorial_lib.vae.models import VAE, VAEConfig
+    from tutorial_lib.vae.recipes import REFERENCE, likelihood_for
     from tutorial_lib.vae.train import TrainingDiverged, VAETrainConfig, train_vae
 
     recipe = REFERENCE.get(data.name, REFERENCE["mnist5k"])

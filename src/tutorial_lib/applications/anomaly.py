@@ -22,10 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from tutorial_lib.checks import check_images, check_positive_int, check_tensor
 from tutorial_lib.data.images import ImageDataset, binarize
 from tutorial_lib.vae.models import VAE
 from tutorial_lib.vae.objectives import device_batches, elbo, iwae_bound
+from tutorial_lib.validation import check_images, check_positive_int, check_tensor
 
 
 @dataclass

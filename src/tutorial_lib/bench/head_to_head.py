@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from tutorial_lib.commands.bench import Target, run_jobs
-from tutorial_lib.compare import DESCRIPTIONS, LIKELIHOOD, MODELS
+from tutorial_lib.applications.head_to_head import DESCRIPTIONS, LIKELIHOOD, MODELS
+from tutorial_lib.bench.jobs import Target, run_jobs
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ def run_one(model: str, seed: int, budget_name: str, settings: CompareSettings,
     """Train and score one (model, seed); ``model == "anomaly"`` runs the detector."""
     import torch
 
-    from tutorial_lib.compare import score, train_for
+    from tutorial_lib.applications.head_to_head import score, train_for
     from tutorial_lib.metrics.classifier import load_classifier
 
     if threads:
@@ -67,8 +67,13 @@ def run_one(model: str, seed: int, budget_name: str, settings: CompareSettings,
 
 def _anomaly(data, seed: int, settings: CompareSettings, device: str | None
              ) -> dict[str, Any]:
-    from tutorial_lib.anomaly import anomaly_scores, compression_bits, holdout_class_split, roc_auc
-    from tutorial_lib.compare import train_for
+    from tutorial_lib.applications.anomaly import (
+        anomaly_scores,
+        compression_bits,
+        holdout_class_split,
+        roc_auc,
+    )
+    from tutorial_lib.applications.head_to_head import train_for
     from tutorial_lib.data.images import ImageDataset
 
     split = holdout_class_split(data, anomaly_class=9)
