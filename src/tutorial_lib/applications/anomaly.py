@@ -135,3 +135,24 @@ def compression_bits(x: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
 
 
 NATS_PER_BIT = math.log(2)
+
+
+def complexity_corrected_scores(scores: torch.Tensor, x: torch.Tensor,
+                                threshold: float = 0.5) -> torch.Tensor:
+    """The anomaly score in bits minus the image's compressed length in bits (Serrà et al.,
+    2020): ``scores / ln 2 - compression_bits(x)``, so that a simple image no longer
+    looks typical merely because it is easy to code.
+
+    Args:
+        scores: (N,) anomaly scores in nats (e.g. from :func:`anomaly_scores`).
+        x: (N, C, H, W) the images they score, in [0, 1].
+
+    Returns:
+        (N,) float64, bits.
+    """
+    check_tensor(scores, "scores", ndim=1)
+    check_images(x, "x")
+    if len(scores) != len(x):
+        raise ValueError(f"expected one score per image, got {len(scores)} scores for "
+                         f"{len(x)} images")
+    return scores.double().cpu() / NATS_PER_BIT - compression_bits(x, threshold)

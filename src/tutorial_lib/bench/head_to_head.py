@@ -69,7 +69,7 @@ def _anomaly(data, seed: int, settings: CompareSettings, device: str | None
              ) -> dict[str, Any]:
     from tutorial_lib.applications.anomaly import (
         anomaly_scores,
-        compression_bits,
+        complexity_corrected_scores,
         holdout_class_split,
         roc_auc,
     )
@@ -80,7 +80,7 @@ def _anomaly(data, seed: int, settings: CompareSettings, device: str | None
     normal = ImageDataset(data.name, split.x_train, split.y_train, data.x_test, data.y_test)
     trained = train_for("vae", normal, settings.seconds, seed=seed, device=device)
     scores = anomaly_scores(trained.vae, split.x_test)
-    corrected = scores / np.log(2) - compression_bits(split.x_test)
+    corrected = complexity_corrected_scores(scores, split.x_test)
     return {"model": "anomaly", "seed": seed, "auc": roc_auc(scores, split.is_anomaly),
             "auc_complexity_corrected": roc_auc(corrected.float(), split.is_anomaly),
             "seconds": trained.seconds, "diverged": trained.diverged}

@@ -6,6 +6,8 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
+from tutorial_lib.gan.game import plot_game_state
+from tutorial_lib.plotting import plot_history
 from tutorial_lib.widgets import interactive_available
 
 
@@ -16,8 +18,6 @@ def _nearest_surface(recorder, step: int):
 
 
 def _losses_panel(history, ax, step: int | None = None) -> None:
-    from tutorial_lib.plotting import plot_history
-
     plot_history(history, keys=["loss_d", "loss_g"], ax=ax,
                  smooth=max(1, len(history["step"]) // 100), title="losses")
     if step is not None:
@@ -37,7 +37,6 @@ def game_scrubber(run, target, bounds: tuple[float, float, float, float],
     losses with a line at that step. Static: ``static_panels`` snapshots, evenly spaced
     from first to last, then the losses.
     """
-    from tutorial_lib.gan.game import plot_game_state
 
     if not run.snapshots:
         raise ValueError("the run has no snapshots; train with "

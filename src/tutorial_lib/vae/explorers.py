@@ -7,6 +7,7 @@ import torch
 from matplotlib.figure import Figure
 
 from tutorial_lib.plotting import show_images
+from tutorial_lib.vae.sampling import interpolate, latent_grid
 from tutorial_lib.widgets import interactive_available
 
 
@@ -28,7 +29,6 @@ def latent_explorer(model, span: float = 1.645, static_grid: int = 15) -> Figure
     N(0, 1) via :func:`tutorial_lib.vae.sampling.latent_grid`. The default span, 1.645, is
     the 95% quantile of N(0, 1): the grid's 5%-95% square.
     """
-    from tutorial_lib.vae.sampling import latent_grid
 
     if model.latent_dim != 2:
         raise ValueError(f"the latent explorer needs a model with 2 latent dimensions, got "
@@ -69,7 +69,6 @@ def interpolation_explorer(model, images: torch.Tensor, labels: torch.Tensor,
     moves along z_t = (1 - t) mu(x_a) + t mu(x_b). Static: for a few pairs of classes,
     the whole path as a strip of ``steps`` images.
     """
-    from tutorial_lib.vae.sampling import interpolate
 
     def pick(cls: int, index: int = 0) -> torch.Tensor:
         members = images[labels == cls]
