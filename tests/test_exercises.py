@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import csv
+import importlib
 import json
 import math
 from pathlib import Path
@@ -37,9 +38,11 @@ from tutorial_lib.exercises import (
     NOT_IMPLEMENTED,
     PASSED,
     REPORT_ENV,
+    Exercise,
     ExerciseFailed,
     ExerciseNotImplemented,
     check,
+    for_chapter,
     run_check,
 )
 from tutorial_lib.exercises.appendix import APPENDIX, chapter_solutions, render_appendix
@@ -82,6 +85,22 @@ def test_mistake_messages_are_distinct_within_an_exercise() -> None:
     for ex in EXERCISES.values():
         messages = [m.message for m in ex.mistakes]
         assert len(messages) == len(set(messages)), ex.id
+
+
+@pytest.mark.parametrize("chapter", range(1, 13))
+def test_each_chapter_module_holds_its_chapters_exercises(chapter: int) -> None:
+    """A teacher finds chapter 4's exercises in catalogue/ch04.py, and only there."""
+    module = importlib.import_module(f"tutorial_lib.exercises.catalogue.ch{chapter:02d}")
+    defined = [v for v in vars(module).values() if isinstance(v, Exercise)]
+    assert defined, module.__name__
+    assert [ex.id for ex in defined] == [ex.id for ex in for_chapter(chapter)]
+    assert all(EXERCISES[ex.id] is ex for ex in defined)
+
+
+def test_for_chapter_wants_a_chapter_number() -> None:
+    assert for_chapter(13) == []
+    with pytest.raises(TypeError, match="expected an int"):
+        for_chapter("ch04")
 
 
 def _kl(mu, log_var, half=0.5, var=None, reduce="sum"):

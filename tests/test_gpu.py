@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from tutorial_lib.gan import losses as L
-from tutorial_lib.gan.models import Discriminator, GANConfig, Generator
+from tutorial_lib.gan.models import GANConfig, make_discriminator, make_generator
 from tutorial_lib.gan.train import GANTrainConfig, train_gan
 from tutorial_lib.hybrids.aae import AAE, AAEConfig
 from tutorial_lib.hybrids.train import HybridTrainConfig, train_hybrid
@@ -85,7 +85,7 @@ def test_vae_forward_backward(config: VAEConfig, device: torch.device) -> None:
 
 @pytest.mark.parametrize("config", GANS, ids=lambda c: f"{c.data_shape}-c{c.num_classes}")
 def test_gan_forward_backward(config: GANConfig, device: torch.device) -> None:
-    g, d = Generator(config).to(device), Discriminator(config).to(device)
+    g, d = make_generator(config).to(device), make_discriminator(config).to(device)
     y = (torch.arange(4) % config.num_classes).to(device) if config.num_classes else None
     fake = g(g.sample_latent(4), y)
     assert fake.device.type == device.type
@@ -114,7 +114,7 @@ def test_short_training_runs_of_each_family(device: torch.device) -> None:
     assert len(history["train_loss"]) == 2 and next(vae.parameters()).device.type == device.type
 
     config = GANConfig(data_shape=(2,), latent_dim=2, hidden=16)
-    g, d = Generator(config), Discriminator(config)
+    g, d = make_generator(config), make_discriminator(config)
     run = train_gan(g, d, lambda n: torch.randn(n, 2), GANTrainConfig(steps=5, batch_size=32),
                     device=device, progress=False)
     assert run is not None and next(g.parameters()).device.type == device.type

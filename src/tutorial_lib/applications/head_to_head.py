@@ -100,7 +100,7 @@ def _train_vae(data, seconds, seed, device, progress, start) -> Trained:
 
 def _train_gan(data, seconds, seed, device, progress, start, budget) -> Trained:
     from tutorial_lib.gan import recipes
-    from tutorial_lib.gan.models import Discriminator, Generator, to_model_space
+    from tutorial_lib.gan.models import DCGANDiscriminator, DCGANGenerator, to_model_space
     from tutorial_lib.gan.train import GANDiverged, train_gan
 
     model_config, train_config = recipes.image_recipe(data.image_shape, budget, seed=seed)
@@ -111,7 +111,7 @@ def _train_gan(data, seconds, seed, device, progress, start, budget) -> Trained:
     def sample_real(n: int) -> torch.Tensor:
         return x[torch.randint(len(x), (n,), generator=index_gen).to(device)]
 
-    g, d = Generator(model_config), Discriminator(model_config)
+    g, d = DCGANGenerator(model_config), DCGANDiscriminator(model_config)
     diverged, history, final = None, {}, g
     try:
         run = train_gan(g, d, sample_real, train_config, device=device, progress=progress)

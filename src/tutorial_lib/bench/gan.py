@@ -30,7 +30,7 @@ def train_and_measure(variant: str, data: str, seed: int, budget: str | None = N
     from tutorial_lib.data.toy import toy_distribution
     from tutorial_lib.device import get_device
     from tutorial_lib.gan import recipes
-    from tutorial_lib.gan.models import Discriminator, Generator
+    from tutorial_lib.gan.models import MLPDiscriminator, MLPGenerator
     from tutorial_lib.gan.toy_metrics import mode_coverage
     from tutorial_lib.gan.train import GANDiverged, train_gan
     from tutorial_lib.seeding import set_seed
@@ -43,7 +43,7 @@ def train_and_measure(variant: str, data: str, seed: int, budget: str | None = N
     dev = get_device(device)
     model_config, train_config = recipes.toy_recipe(variant, budget, seed=seed)
     set_seed(seed)
-    g, d = Generator(model_config), Discriminator(model_config)
+    g, d = MLPGenerator(model_config), MLPDiscriminator(model_config)
     start = time.perf_counter()
     diverged = None
     try:

@@ -69,7 +69,7 @@ def run_gan(args: argparse.Namespace) -> int:
     from tutorial_lib.budget import get_budget
     from tutorial_lib.device import get_device
     from tutorial_lib.gan import recipes
-    from tutorial_lib.gan.models import Discriminator, Generator, to_model_space
+    from tutorial_lib.gan.models import make_discriminator, make_generator, to_model_space
     from tutorial_lib.gan.reference import save_generator
     from tutorial_lib.gan.train import train_gan
     from tutorial_lib.seeding import set_seed
@@ -109,7 +109,7 @@ def run_gan(args: argparse.Namespace) -> int:
 
     if args.steps is not None:
         train_config = recipes.with_steps(train_config, args.steps)
-    g, d = Generator(model_config), Discriminator(model_config)
+    g, d = make_generator(model_config), make_discriminator(model_config)
     start = time.perf_counter()
     run = train_gan(g, d, sample_real, train_config, device=device)
     seconds = time.perf_counter() - start

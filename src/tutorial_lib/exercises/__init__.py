@@ -13,7 +13,8 @@ The checker runs the function on several inputs, compares it with the reference,
 it is wrong names the mistake (a flipped sign, a missing factor 1/2, a missing detach, ...).
 
 - :mod:`tutorial_lib.exercises.checker`: the checking machinery.
-- :mod:`tutorial_lib.exercises.catalogue`: the book's exercises (references, inputs, mistakes).
+- :mod:`tutorial_lib.exercises.catalogue`: the book's exercises (references, inputs, mistakes),
+  one module per chapter (``catalogue.ch04`` holds chapter 4's).
 - :mod:`tutorial_lib.exercises.notebooks`: solution regions, student versions.
 - :mod:`tutorial_lib.exercises.grading`: grading a class's notebooks.
 

@@ -18,7 +18,6 @@ penalty, the discriminator step) add an ``extra_check`` that measures those prop
 from __future__ import annotations
 
 import copy
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -278,20 +277,3 @@ def run_check(ex: Exercise, fn: Callable[..., Any]) -> CheckResult:
 def not_implemented_message(ex: Exercise) -> str:
     return (f"not yet implemented: write the body of `{ex.function_name}` (replace the "
             "`raise NotImplementedError(...)` line), then run the cell again")
-
-
-def randn(gen: torch.Generator, *shape: int, scale: float = 1.0, shift: float = 0.0
-          ) -> torch.Tensor:
-    """Seeded standard normal inputs, float32."""
-    return torch.randn(*shape, generator=gen) * scale + shift
-
-
-def uniform(gen: torch.Generator, *shape: int, low: float, high: float) -> torch.Tensor:
-    return torch.rand(*shape, generator=gen) * (high - low) + low
-
-
-def relative_error(a: float, b: float) -> float:
-    return abs(a - b) / max(abs(b), 1e-12)
-
-
-LOG_2PI = math.log(2 * math.pi)

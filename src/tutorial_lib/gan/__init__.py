@@ -2,8 +2,11 @@
 
 - :mod:`~tutorial_lib.gan.losses`: minimax, non-saturating, cross-entropy, Wasserstein,
   hinge; gradient penalty, R1, weight clipping.
-- :mod:`~tutorial_lib.gan.models`: MLP and DCGAN generators/discriminators, conditional
-  and spectral-normalized options.
+- :mod:`~tutorial_lib.gan.models`: one class per network (``MLPGenerator``,
+  ``DCGANGenerator``, ``MLPDiscriminator``, ``DCGANDiscriminator``) on the base classes
+  ``Generator`` and ``Discriminator``, conditional and spectral-normalized options, and the
+  factories ``make_generator`` / ``make_discriminator`` that pick a class from
+  ``GANConfig.data_shape``.
 - :mod:`~tutorial_lib.gan.train`: the alternating training loop with divergence detection.
 - :mod:`~tutorial_lib.gan.toy_metrics`: modes captured and high-quality samples.
 - :mod:`~tutorial_lib.gan.optimal_discriminator`: chapter 6's 1-D check.
@@ -15,18 +18,34 @@
 """
 
 from tutorial_lib.gan import recipes
-from tutorial_lib.gan.models import Discriminator, GANConfig, Generator
+from tutorial_lib.gan.models import (
+    DCGANDiscriminator,
+    DCGANGenerator,
+    Discriminator,
+    GANConfig,
+    Generator,
+    MLPDiscriminator,
+    MLPGenerator,
+    make_discriminator,
+    make_generator,
+)
 from tutorial_lib.gan.toy_metrics import ModeCoverage, mode_coverage
 from tutorial_lib.gan.train import VARIANTS, GANDiverged, GANTrainConfig, train_gan
 
 __all__ = [
     "VARIANTS",
+    "DCGANDiscriminator",
+    "DCGANGenerator",
     "Discriminator",
     "GANConfig",
     "GANDiverged",
     "GANTrainConfig",
     "Generator",
+    "MLPDiscriminator",
+    "MLPGenerator",
     "ModeCoverage",
+    "make_discriminator",
+    "make_generator",
     "mode_coverage",
     "recipes",
     "train_gan",

@@ -1,5 +1,12 @@
 """Generators and discriminators: MLPs for 2-D data, DCGAN-style networks for images.
 
+One class per network: :class:`MLPGenerator` and :class:`MLPDiscriminator` for points
+``data_shape=(D,)``, :class:`DCGANGenerator` and :class:`DCGANDiscriminator` for images
+``(C, 28, 28)`` or ``(C, 8, 8)``. They share a base class each (:class:`Generator`,
+:class:`Discriminator`: the config, the input and label checks, drawing z, the images);
+:func:`make_generator` and :func:`make_discriminator` pick the class from
+``config.data_shape``.
+
 DCGAN guidelines (Radford et al., 2016): strided (transposed) convolutions instead of
 pooling, batch norm in the generator, LeakyReLU(0.2) in the discriminator, tanh on the
 generator's output (images are scaled to [-1, 1] inside; :meth:`Generator.images` maps
@@ -15,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -52,108 +60,239 @@ class GANConfig:
     num_classes: int = 0  # > 0: class-conditional networks
 
 
+def _check_config(config: GANConfig, network: type[nn.Module], data_ndim: int) -> None:
+    """Raise unless ``config`` is a :class:`GANConfig` with a data_shape of ``data_ndim``
+    dimensions, the kind of data ``network`` is built for."""
+    if not isinstance(config, GANConfig):
+        raise TypeError(f"config: expected a GANConfig, got {type(config).__name__}")
+    if len(config.data_shape) != data_ndim:
+        kind = "points, data_shape (D,)" if data_ndim == 1 else "images, data_shape (C, H, W)"
+        raise ValueError(f"{network.__name__} takes {kind}; got {config.data_shape} "
+                         "(make_generator and make_discriminator pick the class)")
+
+
 class Generator(nn.Module):
-    """z (B, latent_dim) [+ labels] -> samples (B, *data_shape)."""
+    """Base of the generators: z (B, latent_dim) [+ labels (B,)] -> samples (B, *data_shape).
+
+    What every generator does the same way: keep its config, check z and append the
+    one-hot label, draw z, map its tanh outputs to images. Build a network with
+    :func:`make_generator` (or :class:`MLPGenerator`, :class:`DCGANGenerator`).
+    """
+
+    data_ndim: ClassVar[int]  # len(config.data_shape) a network takes: 1 or 3
 
     def __init__(self, config: GANConfig) -> None:
         super().__init__()
+        if type(self) is Generator:
+            raise TypeError("Generator is the base class of the generators: build one with "
+                            "make_generator(config), MLPGenerator or DCGANGenerator")
+        _check_config(config, type(self), self.data_ndim)
         self.config = config
-        k, d = config.num_classes, config.latent_dim
-        if len(config.data_shape) == 1:
-            layers = _mlp_hidden(d + k, config, nn.ReLU, spectral=False)
-            layers.append(nn.Linear(config.hidden if config.layers else d + k,
-                                    config.data_shape[0]))
-            self.net = nn.Sequential(*layers)
-            self.kind = "mlp"
-        else:
-            c, h, w = config.data_shape
-            ch = config.hidden
-            bn = (lambda n: nn.BatchNorm2d(n)) if config.batch_norm else (lambda n: nn.Identity())
-            if (h, w) == (28, 28):
-                self.side, self.ch = 7, 2 * ch
-                self.net = nn.Sequential(
-                    nn.ConvTranspose2d(2 * ch, ch, 4, 2, 1), bn(ch), nn.ReLU(),  # 7 -> 14
-                    nn.ConvTranspose2d(ch, c, 4, 2, 1), nn.Tanh(),              # 14 -> 28
-                )
-            elif (h, w) == (8, 8):
-                self.side, self.ch = 4, 2 * ch
-                self.net = nn.Sequential(
-                    nn.ConvTranspose2d(2 * ch, ch, 4, 2, 1), bn(ch), nn.ReLU(),  # 4 -> 8
-                    nn.Conv2d(ch, c, 3, 1, 1), nn.Tanh(),                        # 8 -> 8
-                )
-            else:
-                raise ValueError(f"conv generators exist for 28x28 and 8x8, got {h}x{w}")
-            self.project = nn.Sequential(
-                nn.Linear(d + k, self.ch * self.side * self.side),
-                nn.BatchNorm1d(self.ch * self.side * self.side) if config.batch_norm
-                else nn.Identity(),
-                nn.ReLU(),
-            )
-            self.kind = "conv"
 
-    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+    def _code(self, z: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        """The generator's input: z (B, latent_dim) with the one-hot label of y (B,)
+        appended when the network is conditional, (B, latent_dim + num_classes)."""
         check_tensor(z, "z", ndim=2, last_dims=(self.config.latent_dim,))
-        h = append_label(z, y, self.config.num_classes)
-        if self.kind == "mlp":
-            return self.net(h)
-        h = self.project(h).view(len(z), self.ch, self.side, self.side)
-        return self.net(h)
+        return append_label(z, y, self.config.num_classes)
 
     def images(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """Samples as images in [0, 1] (the tanh output mapped from [-1, 1])."""
         return (self.forward(z, y) + 1) / 2
 
     def sample_latent(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """n codes z ~ N(0, I), (n, latent_dim), on the network's device."""
         device = next(self.parameters()).device
         return torch.randn(n, self.config.latent_dim, generator=generator).to(device)
 
 
+class MLPGenerator(Generator):
+    """z (B, latent_dim) [+ labels] -> points (B, D): ``config.layers`` ReLU layers of width
+    ``config.hidden``, then a linear output."""
+
+    data_ndim = 1  # len(config.data_shape): points (D,)
+
+    def __init__(self, config: GANConfig) -> None:
+        super().__init__(config)
+        width_in = config.latent_dim + config.num_classes
+        layers = _mlp_hidden(width_in, config, nn.ReLU, spectral=False)
+        layers.append(nn.Linear(config.hidden if config.layers else width_in,
+                                config.data_shape[0]))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        h = self._code(z, y)  # (B, d_z) -> (B, d_z + K), K = num_classes
+        return self.net(h)   # (B, d_z + K) -> (B, hidden) per hidden layer -> (B, D)
+
+
+class DCGANGenerator(Generator):
+    """z (B, latent_dim) [+ labels] -> images (B, C, H, W) in [-1, 1], H = W = 28 or 8:
+    a linear projection to (2 * hidden) channels at side s = H / 4 or H / 2, then one
+    transposed convolution that doubles the side and one layer to C channels."""
+
+    data_ndim = 3  # len(config.data_shape): images (C, H, W)
+
+    def __init__(self, config: GANConfig) -> None:
+        super().__init__(config)
+        c, h, w = config.data_shape
+        ch = config.hidden
+        bn = (lambda n: nn.BatchNorm2d(n)) if config.batch_norm else (lambda n: nn.Identity())
+        if (h, w) == (28, 28):
+            self.side, self.channels = 7, 2 * ch
+            self.net = nn.Sequential(
+                nn.ConvTranspose2d(2 * ch, ch, 4, 2, 1), bn(ch), nn.ReLU(),  # 7 -> 14
+                nn.ConvTranspose2d(ch, c, 4, 2, 1), nn.Tanh(),              # 14 -> 28
+            )
+        elif (h, w) == (8, 8):
+            self.side, self.channels = 4, 2 * ch
+            self.net = nn.Sequential(
+                nn.ConvTranspose2d(2 * ch, ch, 4, 2, 1), bn(ch), nn.ReLU(),  # 4 -> 8
+                nn.Conv2d(ch, c, 3, 1, 1), nn.Tanh(),                        # 8 -> 8
+            )
+        else:
+            raise ValueError(f"conv generators exist for 28x28 and 8x8, got {h}x{w}")
+        width = self.channels * self.side * self.side
+        self.project = nn.Sequential(
+            nn.Linear(config.latent_dim + config.num_classes, width),
+            nn.BatchNorm1d(width) if config.batch_norm else nn.Identity(),
+            nn.ReLU(),
+        )
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        # ch = config.hidden; s = 7 for 28x28 images, 4 for 8x8
+        h = self._code(z, y)  # (B, d_z) -> (B, d_z + K), K = num_classes
+        h = self.project(h)  # (B, d_z + K) -> (B, 2*ch * s * s)
+        h = h.view(len(z), self.channels, self.side, self.side)  # -> (B, 2*ch, s, s)
+        upsample, norm, relu, to_image, tanh = self.net
+        h = relu(norm(upsample(h)))  # (B, 2*ch, s, s) -> (B, ch, 2s, 2s): 7 -> 14 or 4 -> 8
+        # 28x28: (B, ch, 14, 14) -> (B, C, 28, 28); 8x8: (B, ch, 8, 8) -> (B, C, 8, 8)
+        return tanh(to_image(h))
+
+
 class Discriminator(nn.Module):
-    """samples (B, *data_shape) [+ labels] -> one logit / critic score per sample, (B,)."""
+    """Base of the discriminators: samples (B, *data_shape) [+ labels (B,)] -> one logit or
+    critic score per sample, (B,).
+
+    What every discriminator does the same way: keep its config, check the samples and the
+    labels, and score its features h (B, width) with a linear head plus, when conditional,
+    the projection <embed(y), h>. Build a network with :func:`make_discriminator` (or
+    :class:`MLPDiscriminator`, :class:`DCGANDiscriminator`).
+    """
+
+    data_ndim: ClassVar[int]  # len(config.data_shape) a network takes: 1 or 3
 
     def __init__(self, config: GANConfig) -> None:
         super().__init__()
+        if type(self) is Discriminator:
+            raise TypeError("Discriminator is the base class of the discriminators: build "
+                            "one with make_discriminator(config), MLPDiscriminator or "
+                            "DCGANDiscriminator")
+        _check_config(config, type(self), self.data_ndim)
         self.config = config
-        sn, k = config.spectral_norm, config.num_classes
-        if len(config.data_shape) == 1:
-            width = config.hidden if config.layers else config.data_shape[0]
-            self.features = nn.Sequential(*_mlp_hidden(
-                config.data_shape[0], config, lambda: nn.LeakyReLU(0.2), spectral=sn))
-        else:
-            c, h, w = config.data_shape
-            ch = config.hidden
-            if (h, w) == (28, 28):
-                self.features = nn.Sequential(
-                    _maybe_sn(nn.Conv2d(c, ch, 4, 2, 1), sn), nn.LeakyReLU(0.2),       # 28->14
-                    _maybe_sn(nn.Conv2d(ch, 2 * ch, 4, 2, 1), sn), nn.LeakyReLU(0.2),  # 14->7
-                    nn.Flatten(),
-                )
-                width = 2 * ch * 7 * 7
-            elif (h, w) == (8, 8):
-                self.features = nn.Sequential(
-                    _maybe_sn(nn.Conv2d(c, ch, 3, 1, 1), sn), nn.LeakyReLU(0.2),       # 8->8
-                    _maybe_sn(nn.Conv2d(ch, 2 * ch, 4, 2, 1), sn), nn.LeakyReLU(0.2),  # 8->4
-                    nn.Flatten(),
-                )
-                width = 2 * ch * 4 * 4
-            else:
-                raise ValueError(f"conv discriminators exist for 28x28 and 8x8, got {h}x{w}")
+
+    def _add_head(self, width: int) -> None:
+        """The linear head (width -> 1) and, when conditional, the label embedding
+        (num_classes -> width); built after the features, in this order."""
+        sn, k = self.config.spectral_norm, self.config.num_classes
         self.head = _maybe_sn(nn.Linear(width, 1), sn)
         self.embed = _maybe_sn(nn.Embedding(k, width), sn) if k else None
 
-    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+    def _check_inputs(self, x: torch.Tensor, y: torch.Tensor | None) -> None:
+        """Raise unless x is (B, *data_shape) and y is given exactly when conditional."""
         check_tensor(x, "x", ndim=len(self.config.data_shape) + 1,
                      last_dims=self.config.data_shape)
-        h = self.features(x)
-        out = self.head(h).squeeze(1)
-        if self.embed is not None:
-            if y is None:
-                raise ValueError(f"this conditional discriminator needs labels y in "
-                                 f"0..{self.config.num_classes - 1}")
-            out = out + (self.embed(y) * h).sum(1)  # projection discriminator
-        elif y is not None:
+        if self.embed is not None and y is None:
+            raise ValueError(f"this conditional discriminator needs labels y in "
+                             f"0..{self.config.num_classes - 1}")
+        if self.embed is None and y is not None:
             raise ValueError("this discriminator is not conditional but labels were given")
+
+    def _score(self, h: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        """Features h (B, width) [+ labels y (B,)] -> scores (B,)."""
+        out = self.head(h).squeeze(1)  # (B, width) -> (B, 1) -> (B,)
+        if self.embed is not None:
+            out = out + (self.embed(y) * h).sum(1)  # projection: (B, width) . (B, width) -> (B,)
         return out
+
+
+class MLPDiscriminator(Discriminator):
+    """points (B, D) [+ labels] -> (B,): ``config.layers`` LeakyReLU(0.2) layers of width
+    ``config.hidden``, then the linear head."""
+
+    data_ndim = 1  # len(config.data_shape): points (D,)
+
+    def __init__(self, config: GANConfig) -> None:
+        super().__init__(config)
+        width = config.hidden if config.layers else config.data_shape[0]
+        self.features = nn.Sequential(*_mlp_hidden(
+            config.data_shape[0], config, lambda: nn.LeakyReLU(0.2),
+            spectral=config.spectral_norm))
+        self._add_head(width)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        self._check_inputs(x, y)
+        h = self.features(x)   # (B, D) -> (B, hidden) per hidden layer (no layers: (B, D))
+        return self._score(h, y)  # (B, width) -> (B,)
+
+
+class DCGANDiscriminator(Discriminator):
+    """images (B, C, H, W) [+ labels] -> (B,), H = W = 28 or 8: two strided convolutions
+    with LeakyReLU(0.2), to (2 * hidden) channels at side 7 or 4, then the linear head."""
+
+    data_ndim = 3  # len(config.data_shape): images (C, H, W)
+
+    def __init__(self, config: GANConfig) -> None:
+        super().__init__(config)
+        c, h, w = config.data_shape
+        ch, sn = config.hidden, config.spectral_norm
+        if (h, w) == (28, 28):
+            self.features = nn.Sequential(
+                _maybe_sn(nn.Conv2d(c, ch, 4, 2, 1), sn), nn.LeakyReLU(0.2),       # 28->14
+                _maybe_sn(nn.Conv2d(ch, 2 * ch, 4, 2, 1), sn), nn.LeakyReLU(0.2),  # 14->7
+                nn.Flatten(),
+            )
+            width = 2 * ch * 7 * 7
+        elif (h, w) == (8, 8):
+            self.features = nn.Sequential(
+                _maybe_sn(nn.Conv2d(c, ch, 3, 1, 1), sn), nn.LeakyReLU(0.2),       # 8->8
+                _maybe_sn(nn.Conv2d(ch, 2 * ch, 4, 2, 1), sn), nn.LeakyReLU(0.2),  # 8->4
+                nn.Flatten(),
+            )
+            width = 2 * ch * 4 * 4
+        else:
+            raise ValueError(f"conv discriminators exist for 28x28 and 8x8, got {h}x{w}")
+        self._add_head(width)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        # ch = config.hidden; the features are self.features(x), as VAE-GAN reads them
+        self._check_inputs(x, y)
+        conv1, act1, conv2, act2, flatten = self.features
+        h = act1(conv1(x))  # 28x28: (B, C, 28, 28) -> (B, ch, 14, 14); 8x8: -> (B, ch, 8, 8)
+        h = act2(conv2(h))  # 28x28: -> (B, 2*ch, 7, 7); 8x8: -> (B, 2*ch, 4, 4)
+        h = flatten(h)      # -> (B, 2*ch * 7 * 7) or (B, 2*ch * 4 * 4)
+        return self._score(h, y)  # (B, width) -> (B,)
+
+
+def _network_class(config: GANConfig, *classes: type) -> type:
+    """The one of ``classes`` built for the data_shape of ``config``."""
+    if not isinstance(config, GANConfig):
+        raise TypeError(f"config: expected a GANConfig, got {type(config).__name__}")
+    for cls in classes:
+        if cls.data_ndim == len(config.data_shape):
+            return cls
+    raise ValueError(f"config.data_shape: expected (D,) for points or (C, H, W) for images, "
+                     f"got {config.data_shape}")
+
+
+def make_generator(config: GANConfig) -> Generator:
+    """The generator for ``config.data_shape``: :class:`MLPGenerator` for points (D,),
+    :class:`DCGANGenerator` for images (C, 28, 28) or (C, 8, 8)."""
+    return _network_class(config, MLPGenerator, DCGANGenerator)(config)
+
+
+def make_discriminator(config: GANConfig) -> Discriminator:
+    """The discriminator for ``config.data_shape``: :class:`MLPDiscriminator` for points
+    (D,), :class:`DCGANDiscriminator` for images (C, 28, 28) or (C, 8, 8)."""
+    return _network_class(config, MLPDiscriminator, DCGANDiscriminator)(config)
 
 
 def to_model_space(x: torch.Tensor) -> torch.Tensor:

@@ -14,9 +14,9 @@ from typing import Any
 import torch
 
 from tutorial_lib.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
-from tutorial_lib.gan.models import GANConfig, Generator
+from tutorial_lib.gan.models import GANConfig, Generator, make_generator
 
-GENERATOR = "gan.Generator"
+GENERATOR = "gan.Generator"  # the manifest's model: any Generator, rebuilt by make_generator
 
 
 def config_to_json(config: GANConfig) -> dict[str, Any]:
@@ -50,6 +50,6 @@ def load_generator(name: str, directory: str | Path | None = None,
     if entry.model != GENERATOR:
         raise CheckpointError(f"checkpoint {name!r} holds a {entry.model}, not a "
                               f"{GENERATOR}")
-    g = Generator(config_from_json(entry.config))
+    g = make_generator(config_from_json(entry.config))
     g.load_state_dict(tensors)
     return g.to(get_device() if device is None else device).eval()

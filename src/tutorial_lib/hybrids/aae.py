@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from tutorial_lib.gan import losses as L
-from tutorial_lib.gan.models import Discriminator, GANConfig
+from tutorial_lib.gan.models import GANConfig, MLPDiscriminator
 from tutorial_lib.hybrids.train import HybridTrainConfig
 from tutorial_lib.vae.models import VAE, VAEConfig
 from tutorial_lib.vae.sampling import sample_images
@@ -52,9 +52,9 @@ class AAE(nn.Module):
         self.autoencoder = VAE(VAEConfig(
             image_shape=config.image_shape, latent_dim=config.latent_dim, arch="conv",
             hidden=(config.hidden,), channels=config.channels, likelihood="bernoulli"))
-        self.disc = Discriminator(GANConfig(data_shape=(config.latent_dim,),
-                                            hidden=config.disc_hidden,
-                                            layers=config.disc_layers))
+        self.disc = MLPDiscriminator(GANConfig(data_shape=(config.latent_dim,),
+                                               hidden=config.disc_hidden,
+                                               layers=config.disc_layers))
 
     @property
     def latent_dim(self) -> int:

@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from tutorial_lib.gan import losses as L
-from tutorial_lib.gan.models import Discriminator, GANConfig, to_model_space
+from tutorial_lib.gan.models import DCGANDiscriminator, GANConfig, to_model_space
 from tutorial_lib.hybrids.train import HybridTrainConfig
 from tutorial_lib.vae.gaussian import kl_normal_std, reparameterize
 from tutorial_lib.vae.models import VAE, VAEConfig
@@ -83,8 +83,8 @@ class VAEGAN(nn.Module):
         self.vae = VAE(VAEConfig(image_shape=config.image_shape, latent_dim=config.latent_dim,
                                  arch="conv", hidden=(config.hidden,),
                                  channels=config.channels, likelihood="bernoulli"))
-        self.disc = Discriminator(GANConfig(data_shape=config.image_shape,
-                                            hidden=config.disc_channels))
+        self.disc = DCGANDiscriminator(GANConfig(data_shape=config.image_shape,
+                                                 hidden=config.disc_channels))
 
     @property
     def latent_dim(self) -> int:

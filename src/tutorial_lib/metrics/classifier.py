@@ -60,10 +60,13 @@ class DigitClassifier(nn.Module):
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """The feature layer's activations, (B, config.features)."""
-        return self.conv(2 * self._check(x) - 1)
+        x = 2 * self._check(x) - 1  # (B, C, H, W) in [0, 1] -> [-1, 1]
+        # (B, ch, H/2, W/2) -> (B, 2*ch, H/4, W/4) -> (B, 2*ch*H/4*W/4) -> (B, features)
+        return self.conv(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x))
+        h = self.features(x)  # (B, C, H, W) -> (B, features)
+        return self.head(h)  # -> (B, num_classes), logits
 
 
 @dataclass

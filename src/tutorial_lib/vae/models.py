@@ -46,8 +46,9 @@ class MLPEncoder(nn.Module):
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor]:
-        h = append_label(x.flatten(1), y, self.num_classes)
-        mu, log_var = self.head(self.body(h)).chunk(2, dim=1)
+        h = append_label(x.flatten(1), y, self.num_classes)  # (B, C*H*W + K), K = num_classes
+        h = self.body(h)  # -> (B, hidden[-1]), through the hidden layers
+        mu, log_var = self.head(h).chunk(2, dim=1)  # -> (B, 2*d_z) -> (B, d_z), (B, d_z)
         return mu, log_var
 
 
@@ -64,7 +65,9 @@ class MLPDecoder(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        return self.net(append_label(z, y, self.num_classes)).view(len(z), *self.image_shape)
+        h = append_label(z, y, self.num_classes)  # (B, d_z) -> (B, d_z + K), K = num_classes
+        h = self.net(h)  # -> (B, hidden[i]) per hidden layer -> (B, C*H*W)
+        return h.view(len(z), *self.image_shape)  # -> (B, C, H, W)
 
 
 class ConvEncoder(nn.Module):
@@ -100,8 +103,12 @@ class ConvEncoder(nn.Module):
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor]:
-        h = append_label(self.conv(x).flatten(1), y, self.num_classes)
-        mu, log_var = self.head(self.fc(h)).chunk(2, dim=1)
+        # 28x28: (B, C, 28, 28) -> (B, c1, 14, 14) -> (B, c2, 7, 7), s = 7;
+        # 8x8: (B, C, 8, 8) -> (B, c1, 8, 8) -> (B, c2, 4, 4), s = 4
+        h = self.conv(x).flatten(1)  # -> (B, c2*s*s)
+        h = append_label(h, y, self.num_classes)  # -> (B, c2*s*s + K), K = num_classes
+        h = self.fc(h)  # -> (B, hidden)
+        mu, log_var = self.head(h).chunk(2, dim=1)  # -> (B, 2*d_z) -> (B, d_z), (B, d_z)
         return mu, log_var
 
 
@@ -140,8 +147,11 @@ class ConvDecoder(nn.Module):
         )
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        h = self.fc(append_label(z, y, self.num_classes))
-        return self.deconv(h.view(len(z), self.c2, self.side, self.side))
+        h = append_label(z, y, self.num_classes)  # (B, d_z) -> (B, d_z + K), K = num_classes
+        h = self.fc(h)  # -> (B, hidden) -> (B, c2*s*s), s = 7 (28x28) or 4 (8x8)
+        h = h.view(len(z), self.c2, self.side, self.side)  # -> (B, c2, s, s)
+        # 28x28: -> (B, c1, 14, 14) -> (B, C, 28, 28); 8x8: -> (B, c1, 8, 8) -> (B, C, 8, 8)
+        return self.deconv(h)
 
 
 @dataclass(frozen=True)
@@ -206,5 +216,6 @@ class VAE(nn.Module):
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """Reconstruction means E[x | z] with z = mu(x) (deterministic)."""
-        mu, _ = self.encode(x, y)
-        return self.mean_image(self.decode(mu, y))
+        mu, _ = self.encode(x, y)  # (B, C, H, W) -> (B, d_z)
+        out = self.decode(mu, y)  # -> (B, C, H, W): logits or means
+        return self.mean_image(out)  # -> (B, C, H, W) in [0, 1]

@@ -1,0 +1,46 @@
+"""The book's code exercises: for each, the reference, the inputs, the mistakes it names.
+
+One module per chapter, so that chapter 4's exercises are in :mod:`.ch04`; what several
+chapters share (seeded inputs, the binary cross-entropy) is in :mod:`.common`.
+
+Exercise ids read ``chNN.function_name``. The references are the package's own functions
+where one exists (so the exercises check the code the chapters use); the few written out
+in the chapter modules (the KL between two Gaussians, the Monte Carlo ELBO, the Bernoulli
+ELBO from tensors, the discriminator step) are where the package works at a higher level,
+on whole models.
+"""
+
+from __future__ import annotations
+
+from tutorial_lib.exercises.catalogue import (
+    ch01,
+    ch02,
+    ch03,
+    ch04,
+    ch05,
+    ch06,
+    ch07,
+    ch08,
+    ch09,
+    ch10,
+    ch11,
+    ch12,
+)
+from tutorial_lib.exercises.checker import Exercise
+
+EXERCISES: dict[str, Exercise] = {ex.id: ex for ex in (
+    ch01.LOG_NORMAL, ch02.KL_TWO, ch03.ELBO_SAMPLES, ch04.KL_STD, ch04.REPARAMETERIZE,
+    ch04.ELBO, ch05.IWAE, ch06.D_LOSS, ch06.G_LOSS, ch07.D_STEP, ch08.GRADIENT_PENALTY,
+    ch09.FRECHET, ch09.MMD, ch10.CLASS_TV, ch11.FEATURES, ch12.AUC,
+)}
+
+
+def for_chapter(chapter: int) -> list[Exercise]:
+    """The code exercises of one chapter, in the order of the notebook (none for a
+    chapter without exercises)."""
+    if isinstance(chapter, bool) or not isinstance(chapter, int):
+        raise TypeError(f"chapter: expected an int such as 4, got {chapter!r}")
+    return [ex for ex in EXERCISES.values() if ex.id.startswith(f"ch{chapter:02d}.")]
+
+
+__all__ = ["EXERCISES", "for_chapter"]

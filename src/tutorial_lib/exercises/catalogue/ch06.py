@@ -1,0 +1,65 @@
+"""Chapter 6's exercises, the GAN's losses: the discriminator's and the non-saturating
+generator loss, from logits."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from tutorial_lib.exercises.catalogue.common import bce, randn, seeded
+from tutorial_lib.exercises.checker import Case, Exercise, Mistake
+from tutorial_lib.gan.losses import discriminator_loss, generator_loss_nonsaturating
+
+
+def _cases_logits() -> list[Case]:
+    gen, out = seeded(6), []
+    for b in (5, 8, 13):
+        out.append(Case((randn(gen, b, 1, scale=2.0), randn(gen, b, 1, scale=2.0)),
+                        f"real_logits, fake_logits of shape ({b}, 1)", b))
+    return out
+
+
+D_LOSS = Exercise(
+    id="ch06.discriminator_loss",
+    title="the discriminator's loss from logits",
+    signature="discriminator_loss(real_logits, fake_logits) -> scalar",
+    reference=discriminator_loss,
+    cases=_cases_logits,
+    output="scalar",
+    mistakes=(
+        Mistake("the labels are swapped: real samples get label 1, generated samples 0",
+                lambda r, f: bce(r, 0.0) + bce(f, 1.0)),
+        Mistake("the sign is flipped: you returned the value E log D(x) + E log(1 - D(G(z))) "
+                "that the discriminator maximizes; return its negative, a loss to minimize",
+                lambda r, f: -discriminator_loss(r, f)),
+        Mistake("sigmoid applied twice: binary_cross_entropy_with_logits takes logits",
+                lambda r, f: bce(torch.sigmoid(r), 1.0) + bce(torch.sigmoid(f), 0.0)),
+        Mistake("only the real half of the loss: add the term for the generated samples",
+                lambda r, f: bce(r, 1.0)),
+    ),
+)
+
+
+def _cases_fake_logits() -> list[Case]:
+    return [Case((c.args[1],), c.label.replace("real_logits, ", ""), c.batch)
+            for c in _cases_logits()]
+
+
+G_LOSS = Exercise(
+    id="ch06.generator_loss_nonsaturating",
+    title="the non-saturating generator loss",
+    signature="generator_loss_nonsaturating(fake_logits) -> scalar",
+    reference=generator_loss_nonsaturating,
+    cases=_cases_fake_logits,
+    output="scalar",
+    mistakes=(
+        Mistake("this is the saturating (minimax) loss E log(1 - D(G(z))): its gradient "
+                "vanishes when D rejects the samples; minimize -E log D(G(z)) instead",
+                lambda f: -F.softplus(f).mean()),
+        Mistake("the sign is flipped: the generator maximizes E log D(G(z)), so the loss to "
+                "minimize is -E log D(G(z)) = E softplus(-logits)",
+                lambda f: -generator_loss_nonsaturating(f)),
+        Mistake("sigmoid applied twice: the loss takes logits",
+                lambda f: bce(torch.sigmoid(f), 1.0)),
+    ),
+)

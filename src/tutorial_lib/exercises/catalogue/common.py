@@ -1,0 +1,47 @@
+"""What the chapters' exercises share: seeded inputs and the binary cross-entropy.
+
+Every input is drawn from a ``torch.Generator`` seeded per exercise, so a check sees the
+same cases on every run and on every machine.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from tutorial_lib.exercises.checker import Case
+
+SHAPES = ((3, 5), (7, 4), (5, 11))  # (B, d): B, d distinct and not 2, so factors tell apart
+
+
+def seeded(seed: int) -> torch.Generator:
+    """A CPU random generator seeded with ``seed``: one per exercise's inputs."""
+    return torch.Generator().manual_seed(seed)
+
+
+def randn(gen: torch.Generator, *shape: int, scale: float = 1.0, shift: float = 0.0
+          ) -> torch.Tensor:
+    """Seeded normal inputs N(shift, scale^2) of ``shape``, float32."""
+    return torch.randn(*shape, generator=gen) * scale + shift
+
+
+def uniform(gen: torch.Generator, *shape: int, low: float, high: float) -> torch.Tensor:
+    """Seeded inputs uniform on [low, high) of ``shape``, float32."""
+    return torch.rand(*shape, generator=gen) * (high - low) + low
+
+
+def log_weight_cases(big: bool) -> list[Case]:
+    """log p(x, z_k) and log q(z_k | x) of shape (K, B), for chapter 3's ELBO and chapter
+    5's IWAE bound; ``big``: log-joints near -800, where exp underflows to 0."""
+    gen, out = seeded(3), []
+    for k, b in ((4, 3), (9, 5), (6, 7)):
+        log_q = randn(gen, k, b, scale=2.0, shift=-3.0)
+        log_joint = randn(gen, k, b, scale=3.0, shift=-100.0 if not big else -800.0)
+        out.append(Case((log_joint, log_q), f"log_joint, log_q of shape (K={k}, B={b})", b))
+    return out
+
+
+def bce(logits: torch.Tensor, target: float) -> torch.Tensor:
+    """Binary cross-entropy of ``logits`` (any shape) against a constant label, averaged:
+    the discriminator's loss on one half of its batch (chapters 6 and 7)."""
+    return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
