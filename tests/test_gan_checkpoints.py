@@ -125,12 +125,12 @@ def test_train_command_rejects_contradictory_options(tmp_path, capsys) -> None:
 
 
 def test_learning_rates_decay_linearly_to_zero() -> None:
-    from tutorial_lib.gan.train import _decay
+    from tutorial_lib.gan.train import learning_rate_factor
 
-    factor = _decay(GANTrainConfig(steps=10, decay_from=0.5))
+    factor = learning_rate_factor(GANTrainConfig(steps=10, decay_from=0.5))
     assert [factor(k) for k in range(6)] == [1.0] * 6
     assert [factor(k) for k in range(6, 11)] == pytest.approx([0.8, 0.6, 0.4, 0.2, 0.0])
-    constant = _decay(GANTrainConfig(steps=10))
+    constant = learning_rate_factor(GANTrainConfig(steps=10))
     assert {constant(k) for k in range(11)} == {1.0}
     torch.manual_seed(0)
     g, d = Generator(SMALL), Discriminator(SMALL)

@@ -22,11 +22,11 @@ from tutorial_lib.hybrids import (
     AAE,
     VAEGAN,
     AAEConfig,
-    HybridDiverged,
     HybridTrainConfig,
     VAEGANConfig,
     train_hybrid,
 )
+from tutorial_lib.training import TrainingDiverged
 from tutorial_lib.vae import VAE, VAEConfig
 from tutorial_lib.vae.objectives import elbo
 
@@ -174,10 +174,11 @@ class _Toy(nn.Module):
 
 def test_train_hybrid_stops_on_nan_and_restores_the_last_good_step() -> None:
     model = _Toy(bad_step=4)
-    with pytest.raises(HybridDiverged, match="restored to its state at step 3"):
+    with pytest.raises(TrainingDiverged, match="restored to their state after step 3") as info:
         train_hybrid(model, torch.rand(10, *SHAPE), HybridTrainConfig(steps=10),
                      device="cpu", progress=False)
     assert float(model.w.detach()) == 3.0
+    assert info.value.history["loss"] == [1.0, 2.0, 3.0]
 
 
 def test_train_hybrid_respects_steps_and_the_time_budget() -> None:
@@ -189,9 +190,10 @@ def test_train_hybrid_respects_steps_and_the_time_budget() -> None:
                          HybridTrainConfig(steps=10**9, max_seconds=0.2), device="cpu",
                          progress=False)
     assert 1 <= len(timed["step"]) < 10**9 and timed["seconds"][-1] >= 0.2
-    with pytest.raises(ValueError, match="steps"):
-        train_hybrid(_Toy(0), torch.rand(10, *SHAPE), HybridTrainConfig(steps=0),
-                     device="cpu", progress=False)
+    for wrong in ({"steps": 0}, {"batch_size": 0}):
+        with pytest.raises(ValueError, match=next(iter(wrong))):
+            train_hybrid(_Toy(0), torch.rand(10, *SHAPE), HybridTrainConfig(**wrong),
+                         device="cpu", progress=False)
 
 
 def test_gan_time_budget_stops_training_with_the_learning_rate_decayed() -> None:

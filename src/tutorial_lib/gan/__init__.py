@@ -4,7 +4,7 @@
   hinge; gradient penalty, R1, weight clipping.
 - :mod:`~tutorial_lib.gan.models`: MLP and DCGAN generators/discriminators, conditional
   and spectral-normalized options.
-- :mod:`~tutorial_lib.gan.train`: the alternating training loop with divergence detection.
+- :mod:`~tutorial_lib.gan.train`: the discriminator and generator steps and their loop.
 - :mod:`~tutorial_lib.gan.toy_metrics`: modes captured and high-quality samples.
 - :mod:`~tutorial_lib.gan.optimal_discriminator`: chapter 6's 1-D check.
 - :mod:`~tutorial_lib.gan.game`: the discriminator's decision surface over training.
@@ -17,16 +17,17 @@
 from tutorial_lib.gan import recipes
 from tutorial_lib.gan.models import Discriminator, GANConfig, Generator
 from tutorial_lib.gan.toy_metrics import ModeCoverage, mode_coverage
-from tutorial_lib.gan.train import VARIANTS, GANDiverged, GANTrainConfig, train_gan
+from tutorial_lib.gan.train import VARIANTS, GANTrainConfig, train_gan
+from tutorial_lib.training import TrainingDiverged
 
 __all__ = [
     "VARIANTS",
     "Discriminator",
     "GANConfig",
-    "GANDiverged",
     "GANTrainConfig",
     "Generator",
     "ModeCoverage",
+    "TrainingDiverged",
     "mode_coverage",
     "recipes",
     "train_gan",
