@@ -68,6 +68,7 @@ def train_hybrid(
     """
     config = config or HybridTrainConfig()
     check_images(x_train, "x_train")
+    check_positive_int(config.steps, "steps")
     check_positive_int(config.batch_size, "batch_size")
     device = get_device() if device is None else torch.device(device)
     model.to(device)

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from tutorial_lib.data.images import binarize, make_loader, random_shift
+from tutorial_lib.data.images import DeviceLoader, binarize, make_loader, random_shift
 from tutorial_lib.device import get_device
 from tutorial_lib.training import Budget, DivergenceGuard, ProgressBar, record
 from tutorial_lib.vae.models import VAE
@@ -98,18 +98,12 @@ def train_vae(
     """
     config = config or VAETrainConfig()
     check_images(x_train, "x_train")
+    check_positive_int(config.epochs, "epochs")
     check_positive_int(config.batch_size, "batch_size")
     device = get_device() if device is None else torch.device(device)
     model.to(device)
-    binary = getattr(model.likelihood, "binary", False)
-    binarization = config.binarization if binary else None
-    if binary and binarization is None:
-        check_images(x_train, "x_train", binary=True)
-    if x_val is not None and binarization is not None:
-        x_val = binarize(x_val, "fixed", seed=config.seed + 1)
-    conditional = model.config.num_classes > 0
-    loader = make_loader(x_train, y_train, batch_size=config.batch_size,
-                         binarization=binarization, device=device, seed=config.seed)
+    loader, x_val = _training_data(model, x_train, y_train, x_val, config, device)
+    y_val = y_val if model.config.num_classes > 0 else None
     opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=config.lr_decay)
     history: dict[str, list[float]] = {}
@@ -118,25 +112,15 @@ def train_vae(
     budget = Budget(config.epochs, config.max_seconds)
     with ProgressBar("train VAE", budget.total, progress) as bar:
         for epoch in range(1, config.epochs + 1):
-            model.train()
             beta = beta_at(config, epoch - 1)
-            sums, n = {"loss": 0.0, "elbo": 0.0, "kl": 0.0}, 0
-            for xb, yb in loader:
-                xb = random_shift(xb, config.shift) if config.shift else xb
-                loss, terms = vae_step(model, opt, xb, yb if conditional else None, beta, config)
-                guard.check(epoch, {"loss": loss}, save=False)
-                sums["loss"] += loss * len(xb)
-                sums["elbo"] += float(terms.elbo.detach().sum())
-                sums["kl"] += float(terms.kl.detach().sum())
-                n += len(xb)
+            means = _epoch(model, opt, loader, beta, config, guard, epoch)
             sched.step()
-            guard.check(epoch, {"loss": sums["loss"] / n})
+            guard.check(epoch, {"loss": means["loss"]})
             record(history, epoch=epoch, seconds=budget.elapsed(), beta=beta,
-                   train_loss=sums["loss"] / n, train_elbo=sums["elbo"] / n,
-                   train_kl=sums["kl"] / n)
-            postfix = {"elbo": f"{sums['elbo'] / n:.1f}"}
+                   train_loss=means["loss"], train_elbo=means["elbo"], train_kl=means["kl"])
+            postfix = {"elbo": f"{means['elbo']:.1f}"}
             if x_val is not None:
-                v = evaluate_elbo(model, x_val, y_val if conditional else None)
+                v = evaluate_elbo(model, x_val, y_val)
                 record(history, val_elbo=v["elbo"], val_kl=v["kl"],
                        val_reconstruction=v["reconstruction"])
                 postfix["val"] = f"{v['elbo']:.1f}"
@@ -148,13 +132,47 @@ def train_vae(
                     stale += 1
             bar.advance(postfix)
             budget.tick(epoch)
-            if budget.spent or (config.patience is not None and x_val is not None
+            if budget.spent or (x_val is not None and config.patience is not None
                                 and stale >= config.patience):
                 break
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()
     return history
+
+
+def _training_data(model: VAE, x_train: torch.Tensor, y_train: torch.Tensor | None,
+                   x_val: torch.Tensor | None, config: VAETrainConfig, device: torch.device
+                   ) -> tuple[DeviceLoader, torch.Tensor | None]:
+    """The loader of training batches (binarized afresh each epoch for a Bernoulli
+    likelihood) and the validation images (binarized once, with a fixed seed)."""
+    binary = getattr(model.likelihood, "binary", False)
+    binarization = config.binarization if binary else None
+    if binary and binarization is None:
+        check_images(x_train, "x_train", binary=True)
+    if x_val is not None and binarization is not None:
+        x_val = binarize(x_val, "fixed", seed=config.seed + 1)
+    loader = make_loader(x_train, y_train, batch_size=config.batch_size,
+                         binarization=binarization, device=device, seed=config.seed)
+    return loader, x_val
+
+
+def _epoch(model: VAE, opt: torch.optim.Optimizer, loader: DeviceLoader, beta: float,
+           config: VAETrainConfig, guard: DivergenceGuard, epoch: int) -> dict[str, float]:
+    """One pass of :func:`vae_step` over the loader; the means per image of the loss, the
+    ELBO and the KL term."""
+    model.train()
+    conditional = model.config.num_classes > 0
+    sums, n = {"loss": 0.0, "elbo": 0.0, "kl": 0.0}, 0
+    for xb, yb in loader:
+        xb = random_shift(xb, config.shift) if config.shift else xb
+        loss, terms = vae_step(model, opt, xb, yb if conditional else None, beta, config)
+        guard.check(epoch, {"loss": loss}, save=False)
+        sums["loss"] += loss * len(xb)
+        sums["elbo"] += float(terms.elbo.detach().sum())
+        sums["kl"] += float(terms.kl.detach().sum())
+        n += len(xb)
+    return {name: total / n for name, total in sums.items()}
 
 
 def config_dict(config: VAETrainConfig) -> dict:
