@@ -16,7 +16,7 @@ from tutorial_lib.training import (
     LastGoodState,
     ProgressBar,
     TrainingDiverged,
-    parameters_finite,
+    all_finite,
     record,
 )
 
@@ -133,7 +133,7 @@ def test_a_nan_gradient_with_a_finite_loss_is_caught_and_undone() -> None:
     torch.manual_seed(0)
     healthy = nn.Linear(2, 1)
     assert _train(healthy, steps=2) == err.history
-    assert parameters_finite(net)  # the restored weights are those after step 2, exactly
+    assert all_finite(net.parameters())  # the restored weights are those after step 2, exactly
     for name, value in net.state_dict().items():
         assert torch.equal(value, healthy.state_dict()[name]), name
 
@@ -165,6 +165,16 @@ def test_check_without_save_keeps_the_earlier_good_state() -> None:
     with pytest.raises(TrainingDiverged, match="initial state"):
         guard.check(1, {"loss": 0.5})
     assert torch.equal(net.weight, before)
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_one_bad_entry_makes_the_tensors_not_finite(bad: float) -> None:
+    tensors = [torch.randn(3, 4), torch.zeros(0), torch.randn(5)]
+    assert all_finite(tensors) and all_finite([])
+    tensors[2][1] = bad
+    assert not all_finite(tensors)
+    tensors[2][1] = 3e38  # finite, however large
+    assert all_finite(tensors)
 
 
 def test_the_history_takes_plain_numbers_only() -> None:
