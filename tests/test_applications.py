@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from tutorial_lib.applications.anomaly import compression_bits, complexity_corrected_scores
+from tutorial_lib.applications.anomaly import complexity_corrected_scores, compression_bits
 
 
 def test_the_corrected_score_is_bits_of_the_score_minus_the_compressed_length() -> None:

@@ -14,9 +14,11 @@ from tutorial_lib.data import grid25, ring8
 from tutorial_lib.gan import (
     Discriminator,
     GANConfig,
-    GANDiverged,
     GANTrainConfig,
     Generator,
+    TrainingDiverged,
+    make_discriminator,
+    make_generator,
     mode_coverage,
     recipes,
     train_gan,
@@ -28,6 +30,7 @@ from tutorial_lib.gan.optimal_discriminator import (
     value_at_optimum,
     value_function,
 )
+from tutorial_lib.gan.train import VARIANTS, discriminator_step, generator_step
 
 
 # ---------------------------------------------------------------- losses
@@ -97,7 +100,7 @@ def test_r1_penalty_and_weight_clipping() -> None:
 
 def test_spectral_norm_makes_the_top_singular_value_one() -> None:
     torch.manual_seed(0)
-    d = Discriminator(GANConfig(data_shape=(2,), hidden=32, spectral_norm=True))
+    d = make_discriminator(GANConfig(data_shape=(2,), hidden=32, spectral_norm=True))
     d.train()
     for _ in range(30):  # power iteration runs once per forward pass in training mode
         d(torch.randn(4, 2))
@@ -158,7 +161,7 @@ GAN_VARIANTS = [
 )
 def test_every_gan_variant_runs_forward_and_backward(config: GANConfig) -> None:
     torch.manual_seed(0)
-    g, d = Generator(config), Discriminator(config)
+    g, d = make_generator(config), make_discriminator(config)
     y = torch.arange(6) % config.num_classes if config.num_classes else None
     x = g(g.sample_latent(6), y)
     assert x.shape == (6, *config.data_shape)
@@ -171,12 +174,11 @@ def test_every_gan_variant_runs_forward_and_backward(config: GANConfig) -> None:
         assert imgs.min() >= 0 and imgs.max() <= 1
 
 
-@pytest.mark.parametrize("variant", ["minimax", "nonsaturating", "wgan-clip", "wgan-gp",
-                                     "hinge", "r1"])
+@pytest.mark.parametrize("variant", VARIANTS)
 def test_each_loss_variant_trains_on_the_ring(variant: str) -> None:
     torch.manual_seed(0)
     config = GANConfig(data_shape=(2,), latent_dim=2, hidden=32, layers=2)
-    g, d = Generator(config), Discriminator(config)
+    g, d = make_generator(config), make_discriminator(config)
     target = ring8()
     run = train_gan(g, d, lambda n: target.sample(n), GANTrainConfig(
         variant=variant, steps=20, batch_size=64, snapshot_every=10, ema=0.9),
@@ -185,12 +187,53 @@ def test_each_loss_variant_trains_on_the_ring(variant: str) -> None:
     assert all(math.isfinite(v) for v in run.history["loss_g"])
     assert [s for s, _ in run.snapshots] == [1, 10, 20]
     assert run.ema_generator is not None
+    penalty = L.OBJECTIVES[variant].penalty  # its values are recorded, one per step
+    assert {"gp", "r1"} & set(run.history) == ({penalty} if penalty else set())
+    if penalty:
+        assert len(run.history[penalty]) == 20 and min(run.history[penalty]) >= 0
+
+
+def test_the_objective_table_is_the_variants_and_their_critic_steps() -> None:
+    assert VARIANTS == tuple(L.OBJECTIVES)
+    assert {v: GANTrainConfig(variant=v).critic_steps() for v in VARIANTS} == {
+        "minimax": 1, "nonsaturating": 1, "wgan-clip": 5, "wgan-gp": 5, "hinge": 1, "r1": 1}
+    assert GANTrainConfig(variant="wgan-gp", n_critic=2).critic_steps() == 2
+
+
+@pytest.mark.parametrize("variant", ["wgan-gp", "r1"])
+def test_the_discriminator_step_adds_its_penalty_and_reports_it(variant: str) -> None:
+    torch.manual_seed(0)
+    config = GANConfig(data_shape=(2,), latent_dim=2, hidden=8, layers=1)
+    g, d = make_generator(config), make_discriminator(config)
+    train = GANTrainConfig(variant=variant, gp_weight=10.0, r1_gamma=4.0)
+    real = torch.randn(16, 2)
+    weights = {k: v.clone() for k, v in d.state_dict().items()}
+    # the same computation by hand, on the same random numbers
+    state = torch.get_rng_state()
+    with torch.no_grad():
+        fake = g(g.sample_latent(16))
+    if variant == "wgan-gp":
+        penalty = L.gradient_penalty(d, real, fake)
+        loss = L.critic_loss_wasserstein(d(real), d(fake)) + 10.0 * penalty
+    else:
+        penalty = L.r1_penalty(d, real)
+        loss = L.discriminator_loss(d(real), d(fake)) + 2.0 * penalty
+    torch.set_rng_state(state)
+    opt = torch.optim.SGD(d.parameters(), lr=0.1)
+    terms = discriminator_step(g, d, opt, real, None, train)
+    assert terms.loss == loss.item()
+    assert terms.penalties() == {"gp" if variant == "wgan-gp" else "r1": penalty.item()}
+    assert any(not torch.equal(weights[k], v) for k, v in d.state_dict().items())
+    g_weights = [p.clone() for p in g.parameters()]
+    assert math.isfinite(generator_step(g, d, torch.optim.SGD(g.parameters(), lr=0.1), 8,
+                                        None, train))
+    assert any(not torch.equal(a, p) for a, p in zip(g_weights, g.parameters(), strict=True))
 
 
 def test_divergence_stops_with_a_message_and_restores_the_last_good_state() -> None:
     torch.manual_seed(0)
     config = GANConfig(data_shape=(2,), latent_dim=2, hidden=16, layers=1)
-    g, d = Generator(config), Discriminator(config)
+    g, d = make_generator(config), make_discriminator(config)
     calls = {"n": 0}
 
     def real(n: int) -> torch.Tensor:
@@ -198,16 +241,48 @@ def test_divergence_stops_with_a_message_and_restores_the_last_good_state() -> N
         x = torch.randn(n, 2)
         return x * float("nan") if calls["n"] > 6 else x  # the data go bad at step 4
 
-    with pytest.raises(GANDiverged, match="restored to their state at step"):
+    with pytest.raises(TrainingDiverged, match="at step 4 .*restored to their state after "
+                       "step 3. Try a lower learning rate or another loss variant"):
         train_gan(g, d, real, GANTrainConfig(steps=10, batch_size=8), device="cpu",
                   progress=False)
     assert all(torch.isfinite(p).all() for p in g.parameters())
     assert all(torch.isfinite(p).all() for p in d.parameters())
 
 
+def test_a_nan_gradient_with_a_finite_loss_restores_the_networks_and_keeps_the_run() -> None:
+    config = GANConfig(data_shape=(2,), latent_dim=2, hidden=16, layers=1)
+    train = GANTrainConfig(steps=10, batch_size=8, ema=0.9)
+    states = []
+
+    def remember(step: int, g: Generator, d: Discriminator) -> None:
+        states.append([{k: v.clone() for k, v in m.state_dict().items()} for m in (g, d)])
+
+    torch.manual_seed(0)
+    healthy = train_gan(make_generator(config), make_discriminator(config), ring8().sample, train,
+                        device="cpu", progress=False, callback=remember)
+    torch.manual_seed(0)
+    g, d = make_generator(config), make_discriminator(config)
+    calls = {"n": 0}
+
+    def poison(grad: torch.Tensor) -> torch.Tensor:  # G's gradient, once per generator step
+        calls["n"] += 1
+        return grad * float("nan") if calls["n"] == 3 else grad
+
+    g.net[0].weight.register_hook(poison)
+    with pytest.raises(TrainingDiverged, match="at step 3 .*a parameter became NaN") as info:
+        train_gan(g, d, ring8().sample, train, device="cpu", progress=False)
+    err = info.value
+    assert math.isfinite(err.history["loss_g"][-1]) and err.restored_to == 2
+    assert err.history == {k: v[:2] for k, v in healthy.history.items()}
+    for module, state in zip((g, d), states[1], strict=True):  # as after step 2, exactly
+        assert all(torch.equal(v, state[k]) for k, v in module.state_dict().items())
+    assert err.partial.history is err.history and err.partial.ema_generator is not None
+    assert all(torch.isfinite(p).all() for p in err.partial.ema_generator.parameters())
+
+
 def test_wrong_inputs_raise_clear_errors() -> None:
-    g = Generator(GANConfig(data_shape=(2,), latent_dim=2))
-    d = Discriminator(GANConfig(data_shape=(2,)))
+    g = make_generator(GANConfig(data_shape=(2,), latent_dim=2))
+    d = make_discriminator(GANConfig(data_shape=(2,)))
     with pytest.raises(ValueError, match="trailing shape \\(2,\\)"):
         g(torch.zeros(3, 5))
     with pytest.raises(ValueError, match="trailing shape \\(2,\\)"):
@@ -217,9 +292,13 @@ def test_wrong_inputs_raise_clear_errors() -> None:
     with pytest.raises(ValueError, match="unknown variant"):
         train_gan(g, d, lambda n: torch.zeros(n, 2), GANTrainConfig(variant="lsgan"),
                   progress=False)
+    for wrong in ({"batch_size": 0}, {"steps": 0}, {"n_critic": 0}):
+        with pytest.raises(ValueError, match=next(iter(wrong))):
+            train_gan(g, d, lambda n: torch.zeros(n, 2), GANTrainConfig(**wrong),
+                      progress=False)
     with pytest.raises(ValueError, match="must match"):
         L.gradient_penalty(d, torch.zeros(3, 2), torch.zeros(4, 2))
-    cond = Discriminator(GANConfig(data_shape=(2,), num_classes=3))
+    cond = make_discriminator(GANConfig(data_shape=(2,), num_classes=3))
     with pytest.raises(ValueError, match="needs labels"):
         cond(torch.zeros(3, 2))
 
@@ -230,7 +309,7 @@ def test_gan_variants_on_cuda_match_cpu_losses() -> None:
     for loss in (L.discriminator_loss, L.discriminator_loss_hinge, L.critic_loss_wasserstein):
         torch.testing.assert_close(loss(real.cuda(), fake.cuda()).cpu(), loss(real, fake))
     for config in GAN_VARIANTS:
-        g, d = Generator(config).cuda(), Discriminator(config).cuda()
+        g, d = make_generator(config).cuda(), make_discriminator(config).cuda()
         y = (torch.arange(4) % config.num_classes).cuda() if config.num_classes else None
         L.generator_loss_nonsaturating(d(g(g.sample_latent(4), y), y)).backward()
 
@@ -282,7 +361,7 @@ def test_cutout_blanks_one_square_and_diff_augment_checks_its_policy() -> None:
 
 def test_training_with_diffaugment_runs_on_images() -> None:
     config = GANConfig(data_shape=(1, 8, 8), latent_dim=4, hidden=8)
-    g, d = Generator(config), Discriminator(config)
+    g, d = make_generator(config), make_discriminator(config)
     run = train_gan(g, d, lambda n: torch.rand(n, 1, 8, 8) * 2 - 1,
                     GANTrainConfig(steps=3, batch_size=8, augment="translation,cutout"),
                     device="cpu", progress=False)

@@ -19,9 +19,9 @@ from tutorial_lib.checkpoints import (
 )
 from tutorial_lib.cli import main
 from tutorial_lib.data import ring8
-from tutorial_lib.gan import GANConfig, GANTrainConfig, Generator, train_gan
+from tutorial_lib.gan import GANConfig, GANTrainConfig, Generator, make_generator, train_gan
 from tutorial_lib.gan.game import SurfaceRecorder, plot_game_state
-from tutorial_lib.gan.models import Discriminator
+from tutorial_lib.gan.models import make_discriminator
 from tutorial_lib.gan.reference import load_generator, save_generator
 
 SMALL = GANConfig(data_shape=(2,), latent_dim=2, hidden=8, layers=1)
@@ -29,7 +29,7 @@ SMALL = GANConfig(data_shape=(2,), latent_dim=2, hidden=8, layers=1)
 
 def _save(tmp_path: Path, name: str = "tiny") -> Generator:
     torch.manual_seed(0)
-    g = Generator(SMALL).eval()
+    g = make_generator(SMALL).eval()
     save_generator(g, tmp_path, name, command="python -m tutorial_lib train gan ...",
                    data="ring8", steps=3, seed=0)
     return g
@@ -125,15 +125,15 @@ def test_train_command_rejects_contradictory_options(tmp_path, capsys) -> None:
 
 
 def test_learning_rates_decay_linearly_to_zero() -> None:
-    from tutorial_lib.gan.train import _decay
+    from tutorial_lib.gan.train import learning_rate_factor
 
-    factor = _decay(GANTrainConfig(steps=10, decay_from=0.5))
+    factor = learning_rate_factor(GANTrainConfig(steps=10, decay_from=0.5))
     assert [factor(k) for k in range(6)] == [1.0] * 6
     assert [factor(k) for k in range(6, 11)] == pytest.approx([0.8, 0.6, 0.4, 0.2, 0.0])
-    constant = _decay(GANTrainConfig(steps=10))
+    constant = learning_rate_factor(GANTrainConfig(steps=10))
     assert {constant(k) for k in range(11)} == {1.0}
     torch.manual_seed(0)
-    g, d = Generator(SMALL), Discriminator(SMALL)
+    g, d = make_generator(SMALL), make_discriminator(SMALL)
     lrs: list[float] = []
     original = torch.optim.Adam.step
 
@@ -155,7 +155,7 @@ def test_learning_rates_decay_linearly_to_zero() -> None:
 def test_surface_recorder_and_game_plot() -> None:
     matplotlib.use("Agg")
     torch.manual_seed(0)
-    g, d = Generator(SMALL), Discriminator(SMALL)
+    g, d = make_generator(SMALL), make_discriminator(SMALL)
     target = ring8()
     rec = SurfaceRecorder((-3, 3, -3, 3), every=5, resolution=10)
     run = train_gan(g, d, target.sample, GANTrainConfig(steps=10, batch_size=8,
@@ -182,7 +182,7 @@ def test_game_scrubber_static_and_live(monkeypatch) -> None:
     from tutorial_lib.gan import explorers
 
     torch.manual_seed(0)
-    g, d = Generator(SMALL), Discriminator(SMALL)
+    g, d = make_generator(SMALL), make_discriminator(SMALL)
     target = ring8()
     rec = SurfaceRecorder((-3, 3, -3, 3), every=2, resolution=8)
     run = train_gan(g, d, target.sample, GANTrainConfig(steps=6, batch_size=8,
@@ -229,7 +229,7 @@ def test_the_generator_average_is_the_warmed_up_exponential_average() -> None:
     assert ema_decay(0.999, 1) == pytest.approx(2 / 11)
     assert ema_decay(0.999, 10_000) == 0.999
     torch.manual_seed(0)
-    g, d = Generator(SMALL), Discriminator(SMALL)
+    g, d = make_generator(SMALL), make_discriminator(SMALL)
     history: list[torch.Tensor] = []
     run = train_gan(g, d, ring8().sample,
                     GANTrainConfig(steps=6, batch_size=8, ema=0.9),
@@ -237,7 +237,7 @@ def test_the_generator_average_is_the_warmed_up_exponential_average() -> None:
                     callback=lambda step, g, d: history.append(
                         g.net[0].weight.detach().clone()))
     torch.manual_seed(0)  # the same seed gives the initial weights again
-    first = Generator(SMALL).net[0].weight.detach().clone()
+    first = make_generator(SMALL).net[0].weight.detach().clone()
     expected = first
     for step, w in enumerate(history, start=1):
         beta = ema_decay(0.9, step)
@@ -253,7 +253,7 @@ def test_reference_generator_and_training_on_cuda_match_cpu() -> None:
     with torch.no_grad():
         torch.testing.assert_close(gpu(z.cuda()).cpu(), cpu(z), atol=1e-4, rtol=1e-4)
     torch.manual_seed(0)
-    g, d = Generator(SMALL), Discriminator(SMALL)
+    g, d = make_generator(SMALL), make_discriminator(SMALL)
     run = train_gan(g, d, ring8().sample, GANTrainConfig(steps=5, batch_size=8, ema=0.9),
                     device="cuda", progress=False)
     assert next(g.parameters()).is_cuda and next(run.ema_generator.parameters()).is_cuda

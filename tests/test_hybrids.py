@@ -22,11 +22,11 @@ from tutorial_lib.hybrids import (
     AAE,
     VAEGAN,
     AAEConfig,
-    HybridDiverged,
     HybridTrainConfig,
     VAEGANConfig,
     train_hybrid,
 )
+from tutorial_lib.training import TrainingDiverged
 from tutorial_lib.vae import VAE, VAEConfig
 from tutorial_lib.vae.objectives import elbo
 
@@ -174,10 +174,11 @@ class _Toy(nn.Module):
 
 def test_train_hybrid_stops_on_nan_and_restores_the_last_good_step() -> None:
     model = _Toy(bad_step=4)
-    with pytest.raises(HybridDiverged, match="restored to its state at step 3"):
+    with pytest.raises(TrainingDiverged, match="restored to their state after step 3") as info:
         train_hybrid(model, torch.rand(10, *SHAPE), HybridTrainConfig(steps=10),
                      device="cpu", progress=False)
     assert float(model.w.detach()) == 3.0
+    assert info.value.history["loss"] == [1.0, 2.0, 3.0]
 
 
 def test_train_hybrid_respects_steps_and_the_time_budget() -> None:
@@ -189,16 +190,23 @@ def test_train_hybrid_respects_steps_and_the_time_budget() -> None:
                          HybridTrainConfig(steps=10**9, max_seconds=0.2), device="cpu",
                          progress=False)
     assert 1 <= len(timed["step"]) < 10**9 and timed["seconds"][-1] >= 0.2
-    with pytest.raises(ValueError, match="steps"):
-        train_hybrid(_Toy(0), torch.rand(10, *SHAPE), HybridTrainConfig(steps=0),
-                     device="cpu", progress=False)
+    for wrong in ({"steps": 0}, {"batch_size": 0}):
+        with pytest.raises(ValueError, match=next(iter(wrong))):
+            train_hybrid(_Toy(0), torch.rand(10, *SHAPE), HybridTrainConfig(**wrong),
+                         device="cpu", progress=False)
 
 
 def test_gan_time_budget_stops_training_with_the_learning_rate_decayed() -> None:
-    from tutorial_lib.gan import Discriminator, GANConfig, GANTrainConfig, Generator, train_gan
+    from tutorial_lib.gan import (
+        GANConfig,
+        GANTrainConfig,
+        make_discriminator,
+        make_generator,
+        train_gan,
+    )
 
     config = GANConfig(data_shape=(2,), latent_dim=2, hidden=8, layers=1)
-    g, d = Generator(config), Discriminator(config)
+    g, d = make_generator(config), make_discriminator(config)
     seen: list[float] = []
     run = train_gan(g, d, lambda n: torch.randn(n, 2),
                     GANTrainConfig(steps=10**9, max_seconds=0.3, decay_from=0.5, batch_size=8),

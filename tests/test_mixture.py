@@ -10,6 +10,7 @@ from torch import distributions as dist
 
 from tutorial_lib.data import ring8
 from tutorial_lib.probability.mixture import GaussianMixture, fit_mle
+from tutorial_lib.training import TrainingDiverged
 
 
 def test_log_prob_matches_a_hand_computed_mixture() -> None:
@@ -84,3 +85,27 @@ def test_bad_inputs_are_reported() -> None:
         model.init_from_data(torch.zeros(1, 2))
     with pytest.raises(ValueError, match="positive integer"):
         GaussianMixture(0)
+
+
+def test_a_nan_gradient_stops_the_fit_with_the_last_good_parameters() -> None:
+    x = ring8().sample(64, seed=0)
+    torch.manual_seed(0)
+    healthy = GaussianMixture(2)
+    kept = fit_mle(healthy, x, steps=2, progress=False)
+    torch.manual_seed(0)
+    model = GaussianMixture(2)
+    calls = {"n": 0}
+
+    def poison(grad: torch.Tensor) -> torch.Tensor:  # the loss stays finite
+        calls["n"] += 1
+        return grad * float("nan") if calls["n"] == 3 else grad
+
+    model.means.register_hook(poison)
+    with pytest.raises(TrainingDiverged, match="at step 3 .*collapsed") as info:
+        fit_mle(model, x, steps=10, progress=False)
+    assert info.value.history == kept  # the history of the two good steps
+    for name, value in model.state_dict().items():  # the parameters after step 2
+        assert torch.equal(value, healthy.state_dict()[name]), name
+    for wrong in ({"steps": 0}, {"batch_size": 0}):
+        with pytest.raises(ValueError, match=next(iter(wrong))):
+            fit_mle(model, x, progress=False, **wrong)

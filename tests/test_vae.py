@@ -267,6 +267,10 @@ def test_divergence_stops_with_a_clear_message_and_keeps_the_last_good_state() -
         train_vae(vae, digits.x_train[:200], config=VAETrainConfig(epochs=2), device="cpu",
                   progress=False)
     assert all(torch.equal(before[k], v) for k, v in vae.state_dict().items())
+    for wrong in ({"epochs": 0}, {"batch_size": 0}):  # an error up front, not a divergence
+        with pytest.raises(ValueError, match=next(iter(wrong))):
+            train_vae(vae, digits.x_train[:200], config=VAETrainConfig(**wrong),
+                      device="cpu", progress=False)
 
 
 def test_collapse_diagnostics_find_dead_dimensions() -> None:

@@ -78,9 +78,10 @@ def train_for(name: str, data: ImageDataset, seconds: float, seed: int = 0,
 
 def _train_vae(data, seconds, seed, device, progress, start) -> Trained:
     from tutorial_lib.data.images import train_validation_split
+    from tutorial_lib.training import TrainingDiverged
     from tutorial_lib.vae.models import VAE, VAEConfig
     from tutorial_lib.vae.recipes import REFERENCE, likelihood_for
-    from tutorial_lib.vae.train import TrainingDiverged, VAETrainConfig, train_vae
+    from tutorial_lib.vae.train import VAETrainConfig, train_vae
 
     recipe = REFERENCE.get(data.name, REFERENCE["mnist5k"])
     n_val = max(1, len(data.x_train) // 8)
@@ -101,7 +102,8 @@ def _train_vae(data, seconds, seed, device, progress, start) -> Trained:
 def _train_gan(data, seconds, seed, device, progress, start, budget) -> Trained:
     from tutorial_lib.gan import recipes
     from tutorial_lib.gan.models import DCGANDiscriminator, DCGANGenerator, to_model_space
-    from tutorial_lib.gan.train import GANDiverged, train_gan
+    from tutorial_lib.gan.train import train_gan
+    from tutorial_lib.training import TrainingDiverged
 
     model_config, train_config = recipes.image_recipe(data.image_shape, budget, seed=seed)
     train_config = replace(train_config, steps=STEPS_CAP, max_seconds=seconds)
@@ -117,7 +119,7 @@ def _train_gan(data, seconds, seed, device, progress, start, budget) -> Trained:
         run = train_gan(g, d, sample_real, train_config, device=device, progress=progress)
         history = run.history
         final = run.ema_generator if run.ema_generator is not None else g
-    except GANDiverged as err:
+    except TrainingDiverged as err:
         diverged = str(err)
     final.eval()
 
@@ -135,11 +137,11 @@ def _train_hybrid(name, data, seconds, seed, device, progress, start) -> Trained
         AAE,
         VAEGAN,
         AAEConfig,
-        HybridDiverged,
         HybridTrainConfig,
         VAEGANConfig,
         train_hybrid,
     )
+    from tutorial_lib.training import TrainingDiverged
 
     model: nn.Module = (VAEGAN(VAEGANConfig(image_shape=data.image_shape)) if name == "vae-gan"
                         else AAE(AAEConfig(image_shape=data.image_shape)))
@@ -147,7 +149,7 @@ def _train_hybrid(name, data, seconds, seed, device, progress, start) -> Trained
     diverged, history = None, {}
     try:
         history = train_hybrid(model, data.x_train, config, device=device, progress=progress)
-    except HybridDiverged as err:
+    except TrainingDiverged as err:
         diverged = str(err)
     model.eval()
 

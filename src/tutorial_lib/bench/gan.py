@@ -32,8 +32,9 @@ def train_and_measure(variant: str, data: str, seed: int, budget: str | None = N
     from tutorial_lib.gan import recipes
     from tutorial_lib.gan.models import MLPDiscriminator, MLPGenerator
     from tutorial_lib.gan.toy_metrics import mode_coverage
-    from tutorial_lib.gan.train import GANDiverged, train_gan
+    from tutorial_lib.gan.train import train_gan
     from tutorial_lib.seeding import set_seed
+    from tutorial_lib.training import TrainingDiverged
 
     if threads:
         torch.set_num_threads(threads)
@@ -49,7 +50,7 @@ def train_and_measure(variant: str, data: str, seed: int, budget: str | None = N
     try:
         train_gan(g, d, target.sample, train_config,
                   device=dev, progress=False)
-    except GANDiverged as err:  # measured as it stands, and reported
+    except TrainingDiverged as err:  # measured as it stands, and reported
         diverged = str(err)
     seconds = time.perf_counter() - start
     with torch.no_grad():

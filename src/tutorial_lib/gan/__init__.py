@@ -7,7 +7,7 @@
   ``Generator`` and ``Discriminator``, conditional and spectral-normalized options, and the
   factories ``make_generator`` / ``make_discriminator`` that pick a class from
   ``GANConfig.data_shape``.
-- :mod:`~tutorial_lib.gan.train`: the alternating training loop with divergence detection.
+- :mod:`~tutorial_lib.gan.train`: the discriminator and generator steps and their loop.
 - :mod:`~tutorial_lib.gan.toy_metrics`: modes captured and high-quality samples.
 - :mod:`~tutorial_lib.gan.optimal_discriminator`: chapter 6's 1-D check.
 - :mod:`~tutorial_lib.gan.game`: the discriminator's decision surface over training.
@@ -30,7 +30,8 @@ from tutorial_lib.gan.models import (
     make_generator,
 )
 from tutorial_lib.gan.toy_metrics import ModeCoverage, mode_coverage
-from tutorial_lib.gan.train import VARIANTS, GANDiverged, GANTrainConfig, train_gan
+from tutorial_lib.gan.train import VARIANTS, GANTrainConfig, train_gan
+from tutorial_lib.training import TrainingDiverged
 
 __all__ = [
     "VARIANTS",
@@ -38,12 +39,12 @@ __all__ = [
     "DCGANGenerator",
     "Discriminator",
     "GANConfig",
-    "GANDiverged",
     "GANTrainConfig",
     "Generator",
     "MLPDiscriminator",
     "MLPGenerator",
     "ModeCoverage",
+    "TrainingDiverged",
     "make_discriminator",
     "make_generator",
     "mode_coverage",

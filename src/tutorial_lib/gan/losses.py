@@ -14,11 +14,16 @@ that x is real.
   eps ~ U[0, 1].
 - Hinge (Lim & Ye, 2017; Miyato et al., 2018): E relu(1 - f(x)) + E relu(1 + f(G(z))).
 - R1 (Mescheder et al., 2018): gamma/2 * E ||grad_x D(x)||^2 on real data.
+
+:data:`OBJECTIVES` puts them together: one row per loss variant of the book, giving
+each player's loss, the penalty added to the discriminator's, and how many
+discriminator steps come before each generator step.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -119,3 +124,29 @@ def clip_weights(module: torch.nn.Module, limit: float = 0.01) -> None:
         raise ValueError(f"limit must be positive, got {limit}")
     for p in module.parameters():
         p.clamp_(-limit, limit)
+
+
+@dataclass(frozen=True)
+class GANObjective:
+    """One loss variant: what each player minimizes, and the discriminator's schedule."""
+
+    discriminator_loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # of D(x),
+    #   D(G(z)): the discriminator's (critic's) loss, without its penalty
+    generator_loss: Callable[[torch.Tensor], torch.Tensor]  # of D(G(z))
+    penalty: str | None = None  # "gp": + lambda * gradient_penalty; "r1": + gamma/2 *
+    #   r1_penalty (also the name of its history entry); None: no penalty
+    critic_steps: int = 1  # discriminator steps per generator step
+    clip_weights: bool = False  # clamp the critic's weights after each of its steps
+
+
+OBJECTIVES: dict[str, GANObjective] = {
+    "minimax": GANObjective(discriminator_loss, generator_loss_saturating),
+    "nonsaturating": GANObjective(discriminator_loss, generator_loss_nonsaturating),
+    "wgan-clip": GANObjective(critic_loss_wasserstein, generator_loss_wasserstein,
+                              critic_steps=5, clip_weights=True),
+    "wgan-gp": GANObjective(critic_loss_wasserstein, generator_loss_wasserstein,
+                            penalty="gp", critic_steps=5),
+    "hinge": GANObjective(discriminator_loss_hinge, generator_loss_hinge),
+    "r1": GANObjective(discriminator_loss, generator_loss_nonsaturating, penalty="r1"),
+}
+VARIANTS = tuple(OBJECTIVES)  # the loss variants' names

@@ -1,34 +1,31 @@
 """Training a GAN: alternating discriminator (critic) and generator steps.
 
-One iteration = ``n_critic`` discriminator steps, then one generator step. The loss
-variant decides the losses, the penalty and the optimizer settings. The loop keeps a
-history of plain floats, optional snapshots of generator samples on a fixed batch of z,
-an optional exponential moving average of the generator's weights, and stops with
-:class:`GANDiverged` when a loss becomes NaN or explodes, restoring the last good state.
+One iteration = ``n_critic`` calls of :func:`discriminator_step`, then one of
+:func:`generator_step`. The loss variant (a row of :data:`~tutorial_lib.gan.losses.OBJECTIVES`)
+decides the losses, the penalty and the number of critic steps. :func:`train_gan` adds
+what every loop of the book has (:mod:`tutorial_lib.training`: a step or time budget, a
+history of plain floats, a progress bar, and :class:`~tutorial_lib.training.TrainingDiverged`
+when a loss or a parameter stops being finite, after restoring the last good state), and
+what GANs use: a learning-rate decay, an exponential moving average of the generator's
+weights (:func:`ema_update`) and snapshots of samples on a fixed batch of z.
 """
 
 from __future__ import annotations
 
 import copy
-import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
-from tqdm.auto import tqdm
+from torch import nn
 
+from tutorial_lib.device import get_device
 from tutorial_lib.gan import losses as L
 from tutorial_lib.gan.diffaugment import diff_augment
+from tutorial_lib.gan.losses import OBJECTIVES, VARIANTS
 from tutorial_lib.gan.models import Discriminator, Generator
-from tutorial_lib.progress import finish_early
-from tutorial_lib.snapshot import LastGoodState
-
-VARIANTS = ("minimax", "nonsaturating", "wgan-clip", "wgan-gp", "hinge", "r1")
-
-
-class GANDiverged(RuntimeError):
-    """A loss became NaN or exploded; the networks hold their last good state."""
+from tutorial_lib.training import Budget, DivergenceGuard, ProgressBar, record
+from tutorial_lib.validation import check_positive_int
 
 
 @dataclass
@@ -61,9 +58,19 @@ class GANTrainConfig:
     snapshot_z: int = 512  # how many fixed z to decode at each snapshot
 
     def critic_steps(self) -> int:
+        """Discriminator steps per generator step: ``n_critic``, or the variant's own."""
         if self.n_critic is not None:
             return self.n_critic
-        return 5 if self.variant in ("wgan-clip", "wgan-gp") else 1
+        return OBJECTIVES[self.variant].critic_steps
+
+    def check(self) -> None:
+        """Raise ValueError for a setting training cannot start with."""
+        if self.variant not in VARIANTS:
+            raise ValueError(f"unknown variant {self.variant!r}; expected one of {VARIANTS}")
+        check_positive_int(self.steps, "steps")
+        check_positive_int(self.batch_size, "batch_size")
+        if self.n_critic is not None:
+            check_positive_int(self.n_critic, "n_critic")
 
 
 @dataclass
@@ -75,30 +82,63 @@ class GANRun:
     ema_generator: Generator | None = None
 
 
-def _losses(variant: str, d: Discriminator, real: torch.Tensor, fake: torch.Tensor,
-            config: GANTrainConfig, y_real=None, y_fake=None) -> torch.Tensor:
-    real_out, fake_out = d(real, y_real), d(fake, y_fake)
-    if variant in ("minimax", "nonsaturating", "r1"):
-        loss = L.discriminator_loss(real_out, fake_out)
-        if variant == "r1":
-            loss = loss + config.r1_gamma / 2 * L.r1_penalty(lambda x: d(x, y_real), real)
-        return loss
-    if variant == "hinge":
-        return L.discriminator_loss_hinge(real_out, fake_out)
-    loss = L.critic_loss_wasserstein(real_out, fake_out)
-    if variant == "wgan-gp":
-        loss = loss + config.gp_weight * L.gradient_penalty(lambda x: d(x, y_real), real, fake)
-    return loss
+@dataclass(frozen=True)
+class DiscriminatorTerms:
+    """What one discriminator step reports (plain floats)."""
+
+    loss: float  # the discriminator's loss, penalty included
+    gp: float | None = None  # the gradient penalty E (||grad f(x_hat)|| - 1)^2 (wgan-gp)
+    r1: float | None = None  # the R1 value E ||grad_x D(x)||^2 (r1)
+
+    def penalties(self) -> dict[str, float]:
+        """The penalties this step computed, by name: {"gp": ...}, {"r1": ...} or {}."""
+        return {name: value for name, value in (("gp", self.gp), ("r1", self.r1))
+                if value is not None}
 
 
-def _generator_loss(variant: str, fake_out: torch.Tensor) -> torch.Tensor:
-    if variant == "minimax":
-        return L.generator_loss_saturating(fake_out)
-    if variant in ("nonsaturating", "r1"):
-        return L.generator_loss_nonsaturating(fake_out)
-    if variant == "hinge":
-        return L.generator_loss_hinge(fake_out)
-    return L.generator_loss_wasserstein(fake_out)
+def discriminator_step(g: Generator, d: Discriminator, opt_d: torch.optim.Optimizer,
+                       real: torch.Tensor, y: torch.Tensor | None,
+                       config: GANTrainConfig) -> DiscriminatorTerms:
+    """One update of D on real data x and as many fakes G(z): descend the variant's
+    L_D(D(x), D(G(z))), plus lambda * GP (wgan-gp) or gamma / 2 * R1 (r1).
+
+    real: (B, *data_shape); y: (B,) labels, given to the fakes too, or None.
+    """
+    objective = OBJECTIVES[config.variant]
+    with torch.no_grad():  # G is held fixed in this step
+        fake = g(g.sample_latent(len(real)), y)
+    real, fake = diff_augment(real, config.augment), diff_augment(fake, config.augment)
+
+    def critic(x: torch.Tensor) -> torch.Tensor:
+        return d(x, y)
+
+    loss = objective.discriminator_loss(critic(real), critic(fake))
+    gp = r1 = None
+    if objective.penalty == "gp":  # Gulrajani et al. (2017), Algorithm 1
+        gp = L.gradient_penalty(critic, real, fake)
+        loss = loss + config.gp_weight * gp
+    if objective.penalty == "r1":  # Mescheder et al. (2018), eq. (9)
+        r1 = L.r1_penalty(critic, real)
+        loss = loss + config.r1_gamma / 2 * r1
+    opt_d.zero_grad(set_to_none=True)
+    loss.backward()
+    opt_d.step()
+    if objective.clip_weights:  # the WGAN's Lipschitz constraint (Arjovsky et al., 2017)
+        L.clip_weights(d, config.clip)
+    return DiscriminatorTerms(loss.item(), None if gp is None else gp.item(),
+                              None if r1 is None else r1.item())
+
+
+def generator_step(g: Generator, d: Discriminator, opt_g: torch.optim.Optimizer, n: int,
+                   y: torch.Tensor | None, config: GANTrainConfig) -> float:
+    """One update of G on n fresh samples G(z): descend the variant's L_G(D(G(z))), e.g.
+    the non-saturating -E log D(G(z)). y: (n,) labels or None. Returns the loss."""
+    fake = g(g.sample_latent(n), y)
+    loss = OBJECTIVES[config.variant].generator_loss(d(diff_augment(fake, config.augment), y))
+    opt_g.zero_grad(set_to_none=True)
+    loss.backward()
+    opt_g.step()
+    return loss.item()
 
 
 def ema_decay(ema: float, step: int) -> float:
@@ -106,9 +146,20 @@ def ema_decay(ema: float, step: int) -> float:
     return min(ema, (1 + step) / (10 + step))
 
 
-def _decay(config: GANTrainConfig) -> Callable[[float], float]:
-    """Learning-rate factor after ``done`` generator steps (or their equivalent in time
-    under ``max_seconds``): 1, then linear to 0."""
+@torch.no_grad()
+def ema_update(average: nn.Module, model: nn.Module, decay: float) -> None:
+    """theta_avg <- decay * theta_avg + (1 - decay) * theta for every parameter of
+    ``average`` and ``model`` (networks of the same shape); buffers (batch norm's
+    running statistics) are copied."""
+    for p_avg, p in zip(average.parameters(), model.parameters(), strict=True):
+        p_avg.lerp_(p, 1 - decay)
+    for b_avg, b in zip(average.buffers(), model.buffers(), strict=True):
+        b_avg.copy_(b)
+
+
+def learning_rate_factor(config: GANTrainConfig) -> Callable[[float], float]:
+    """The learning rates' factor after ``done`` generator steps (or their equivalent in
+    time under ``max_seconds``): 1 up to ``decay_from * steps``, then linear to 0."""
     start = config.steps if config.decay_from is None else round(config.decay_from * config.steps)
 
     def factor(done: float) -> float:
@@ -117,6 +168,15 @@ def _decay(config: GANTrainConfig) -> Callable[[float], float]:
         return max(0.0, (config.steps - done) / max(1, config.steps - start))
 
     return factor
+
+
+@torch.no_grad()
+def _samples(g: Generator, z: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+    """G(z) in eval mode, on the CPU (a snapshot)."""
+    g.eval()
+    x = g(z, y).cpu()
+    g.train()
+    return x
 
 
 def train_gan(
@@ -135,97 +195,56 @@ def train_gan(
             output range), or (data, labels) for conditional networks.
         callback: called as callback(step, g, d) after every generator step (e.g. to
             record the discriminator's decision surface).
-    """
-    from tutorial_lib.device import get_device
 
+    Raises:
+        TrainingDiverged: a loss or parameter stopped being finite; ``g`` and ``d`` hold
+            their last good state, ``err.partial`` the run so far (history, EMA generator).
+    """
     config = config or GANTrainConfig()
-    if config.variant not in VARIANTS:
-        raise ValueError(f"unknown variant {config.variant!r}; expected one of {VARIANTS}")
+    config.check()
     device = get_device() if device is None else torch.device(device)
     g.to(device)
     d.to(device)
     torch.manual_seed(config.seed)
     opt_g = torch.optim.Adam(g.parameters(), lr=config.lr_g, betas=config.betas)
     opt_d = torch.optim.Adam(d.parameters(), lr=config.lr_d, betas=config.betas)
-    conditional = g.config.num_classes > 0
     fixed_z = g.sample_latent(config.snapshot_z, torch.Generator().manual_seed(config.seed))
     fixed_y = (torch.arange(config.snapshot_z, device=device) % g.config.num_classes
-               if conditional else None)
-    ema = copy.deepcopy(g).eval() if config.ema else None
-    lr_factor = _decay(config)
-    history: dict[str, list[float]] = {"step": [], "loss_d": [], "loss_g": []}
-    run = GANRun(history, [], ema)
-    good = LastGoodState(g, d)
+               if g.config.num_classes > 0 else None)
+    run = GANRun({"step": [], "loss_d": [], "loss_g": []},
+                 ema_generator=copy.deepcopy(g).eval() if config.ema else None)
+    guard = DivergenceGuard(g, d, history=run.history, partial=run, explode=config.explode,
+                            hint="Try a lower learning rate or another loss variant.")
+    lr_factor = learning_rate_factor(config)
 
-    def real_batch():
+    def real_batch() -> tuple[torch.Tensor, torch.Tensor | None]:
         batch = sample_real(config.batch_size)
         if isinstance(batch, tuple):
             return batch[0].to(device), batch[1].to(device)
         return batch.to(device), None
 
-    def augment(x: torch.Tensor) -> torch.Tensor:
-        return diff_augment(x, config.augment) if config.augment else x
-
-    bar = tqdm(range(1, config.steps + 1), desc=f"train GAN ({config.variant})",
-               disable=not progress,  # under a time budget the step count is unknown
-               total=float("inf") if config.max_seconds is not None else None)
-    start = time.perf_counter()
-    for step in bar:
-        for _ in range(config.critic_steps()):  # discriminator_step
-            real, y_real = real_batch()
-            z = g.sample_latent(len(real))
-            with torch.no_grad():
-                fake = g(z, y_real)  # the same labels for fakes when conditional
-            loss_d = _losses(config.variant, d, augment(real), augment(fake), config,
-                             y_real, y_real)
-            opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            opt_d.step()
-            if config.variant == "wgan-clip":
-                L.clip_weights(d, config.clip)
-        real, y = real_batch()  # generator_step
-        fake = g(g.sample_latent(len(real)), y)
-        loss_g = _generator_loss(config.variant, d(augment(fake), y))
-        opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        opt_g.step()
-        ld, lg = loss_d.item(), loss_g.item()
-        if not (math.isfinite(ld) and math.isfinite(lg)) or max(abs(ld), abs(lg)) > config.explode:
-            good.restore()
-            raise GANDiverged(
-                f"training diverged at step {step} (discriminator loss {ld:.3g}, generator "
-                f"loss {lg:.3g}); both networks were restored to their state at step "
-                f"{step - 1}. Try a lower learning rate or another loss variant."
-            )
-        good.save()
-        if ema is not None:
-            with torch.no_grad():
-                beta = ema_decay(config.ema, step)
-                for pe, p in zip(ema.parameters(), g.parameters(), strict=True):
-                    pe.lerp_(p, 1 - beta)
-                for be, b in zip(ema.buffers(), g.buffers(), strict=True):
-                    be.copy_(b)
-        done: float = step  # steps done, or their equivalent in time if that is further
-        if config.max_seconds is not None:
-            elapsed = (time.perf_counter() - start) / config.max_seconds
-            done = max(step, min(1.0, elapsed) * config.steps)
-        for opt, base in ((opt_g, config.lr_g), (opt_d, config.lr_d)):
-            for group in opt.param_groups:
-                group["lr"] = base * lr_factor(done)
-        history["step"].append(float(step))
-        history["loss_d"].append(ld)
-        history["loss_g"].append(lg)
-        if config.snapshot_every and (step % config.snapshot_every == 0 or step == 1):
-            g.eval()
-            with torch.no_grad():
-                run.snapshots.append((step, g(fixed_z, fixed_y).cpu()))
-            g.train()
-        if callback is not None:
-            callback(step, g, d)
-        if step % 50 == 0:
-            bar.set_postfix(loss_d=f"{ld:.3f}", loss_g=f"{lg:.3f}")
-        if done >= config.steps:
-            finish_early(bar, step)
-            break
+    budget = Budget(config.steps, config.max_seconds)
+    with ProgressBar(f"train GAN ({config.variant})", budget.total, progress) as bar:
+        for step in range(1, config.steps + 1):
+            for _ in range(config.critic_steps()):
+                terms = discriminator_step(g, d, opt_d, *real_batch(), config)
+            real, y = real_batch()  # for its size and labels
+            loss_g = generator_step(g, d, opt_g, len(real), y, config)
+            losses = {"loss_d": terms.loss, "loss_g": loss_g, **terms.penalties()}
+            guard.check(step, losses)
+            if run.ema_generator is not None:
+                ema_update(run.ema_generator, g, ema_decay(config.ema, step))
+            budget.tick(step)
+            for opt, lr in ((opt_g, config.lr_g), (opt_d, config.lr_d)):
+                for group in opt.param_groups:
+                    group["lr"] = lr * lr_factor(budget.done)
+            record(run.history, step=float(step), **losses)
+            if config.snapshot_every and (step % config.snapshot_every == 0 or step == 1):
+                run.snapshots.append((step, _samples(g, fixed_z, fixed_y)))
+            if callback is not None:
+                callback(step, g, d)
+            bar.advance(losses if step % 50 == 0 else None)
+            if budget.spent:
+                break
     g.eval()
     return run

@@ -8,8 +8,7 @@
 """
 
 from tutorial_lib.hybrids.aae import AAE, AAEConfig
-from tutorial_lib.hybrids.train import HybridDiverged, HybridTrainConfig, train_hybrid
+from tutorial_lib.hybrids.train import HybridTrainConfig, train_hybrid
 from tutorial_lib.hybrids.vaegan import VAEGAN, VAEGANConfig
 
-__all__ = ["AAE", "VAEGAN", "AAEConfig", "HybridDiverged", "HybridTrainConfig",
-           "VAEGANConfig", "train_hybrid"]
+__all__ = ["AAE", "VAEGAN", "AAEConfig", "HybridTrainConfig", "VAEGANConfig", "train_hybrid"]

@@ -72,32 +72,47 @@ class AAE(nn.Module):
                 "disc": adam(self.disc.parameters()),
                 "encoder": adam(self.autoencoder.encoder.parameters())}
 
+    def reconstruction_step(self, x: torch.Tensor, x_binary: torch.Tensor,
+                            opt: torch.optim.Optimizer) -> float:
+        """Phase 1: encoder and decoder descend -log p(x_binary | Enc(x)); x (B, C, H, W)
+        grey levels in [0, 1], x_binary its binarization. Returns the loss."""
+        ae = self.autoencoder
+        reconstruction = -ae.log_px_given_z(x_binary, ae.decode(self.encode(x))).mean()
+        opt.zero_grad(set_to_none=True)
+        reconstruction.backward()
+        opt.step()
+        return reconstruction.item()
+
+    def discriminator_step(self, x: torch.Tensor, opt: torch.optim.Optimizer) -> float:
+        """Phase 2a: the latent discriminator tells z_p ~ N(0, I) (real) from the codes
+        Enc(x) (fake, held fixed). Returns its loss."""
+        with torch.no_grad():
+            codes = self.encode(x)
+        prior = torch.randn_like(codes)
+        loss = L.discriminator_loss(self.disc(prior), self.disc(codes))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    def encoder_step(self, x: torch.Tensor, opt: torch.optim.Optimizer) -> float:
+        """Phase 2b: the encoder, the generator of this GAN, descends the non-saturating
+        loss -E log D(Enc(x)). Returns the loss."""
+        loss = L.generator_loss_nonsaturating(self.disc(self.encode(x)))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        self.disc.zero_grad(set_to_none=True)  # the step's gradient reached D too
+        return loss.item()
+
     def train_step(self, x: torch.Tensor, x_binary: torch.Tensor,
                    optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, float]:
         """The two phases on one batch; x grey levels in [0, 1], x_binary its
         binarization, both (B, C, H, W)."""
-        ae = self.autoencoder
-        # reconstruction phase
-        logits = ae.decode(self.encode(x))
-        reconstruction = -ae.log_px_given_z(x_binary, logits).mean()
-        optimizers["autoencoder"].zero_grad(set_to_none=True)
-        reconstruction.backward()
-        optimizers["autoencoder"].step()
-        # regularization phase: discriminator_step, then the encoder's generator_step
-        with torch.no_grad():
-            codes = self.encode(x)
-        prior = torch.randn_like(codes)
-        loss_d = L.discriminator_loss(self.disc(prior), self.disc(codes))
-        optimizers["disc"].zero_grad(set_to_none=True)
-        loss_d.backward()
-        optimizers["disc"].step()
-        loss_g = L.generator_loss_nonsaturating(self.disc(self.encode(x)))
-        optimizers["encoder"].zero_grad(set_to_none=True)
-        loss_g.backward()
-        optimizers["encoder"].step()
-        self.disc.zero_grad(set_to_none=True)
-        return {"reconstruction": reconstruction.item(), "loss_d": loss_d.item(),
-                "loss_g": loss_g.item()}
+        return {"reconstruction": self.reconstruction_step(x, x_binary,
+                                                           optimizers["autoencoder"]),
+                "loss_d": self.discriminator_step(x, optimizers["disc"]),
+                "loss_g": self.encoder_step(x, optimizers["encoder"])}
 
     def sample_images(self, n: int, generator: torch.Generator | None = None
                       ) -> torch.Tensor:

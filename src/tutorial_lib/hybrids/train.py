@@ -1,30 +1,25 @@
 """One training loop for the hybrids: minibatches, named steps, a time budget.
 
 Each hybrid model owns its optimizers (:meth:`make_optimizers`) and its update
-(:meth:`train_step`), which returns the losses of that step as plain floats. The loop
-draws minibatches, keeps a history, shows a progress bar, stops at ``steps`` or after
-``max_seconds``, and stops with :class:`HybridDiverged` when a loss becomes NaN or
-explodes, restoring the state after the last good step.
+(:meth:`train_step`, made of the model's named steps), which returns the losses of that
+step as plain floats. The loop draws minibatches and adds what every loop of the book has
+(:mod:`tutorial_lib.training`): it keeps a history, shows a progress bar, stops at
+``steps`` or after ``max_seconds``, and stops with
+:class:`~tutorial_lib.training.TrainingDiverged` when a loss or parameter stops being
+finite (or a loss explodes), restoring the state after the last good step.
 """
 
 from __future__ import annotations
 
-import math
-import time
 from dataclasses import dataclass
 from typing import Protocol
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
-from tutorial_lib.progress import finish_early
-from tutorial_lib.snapshot import LastGoodState
+from tutorial_lib.device import get_device
+from tutorial_lib.training import Budget, DivergenceGuard, ProgressBar, record
 from tutorial_lib.validation import check_images, check_positive_int
-
-
-class HybridDiverged(RuntimeError):
-    """A loss became NaN or exploded; the model holds its state after the last good step."""
 
 
 @dataclass(frozen=True)
@@ -66,9 +61,11 @@ def train_hybrid(
 
     Returns:
         history: ``step``, ``seconds`` and one list per loss the model reports.
-    """
-    from tutorial_lib.device import get_device
 
+    Raises:
+        TrainingDiverged: a loss or parameter stopped being finite (or a loss exceeded
+            ``config.explode``); the model holds its state after the last good step.
+    """
     config = config or HybridTrainConfig()
     check_images(x_train, "x_train")
     check_positive_int(config.steps, "steps")
@@ -80,32 +77,17 @@ def train_hybrid(
     optimizers = model.make_optimizers(config)
     gen = torch.Generator().manual_seed(config.seed)
     history: dict[str, list[float]] = {"step": [], "seconds": []}
-    good = LastGoodState(model)
-    start = time.perf_counter()
-    bar = tqdm(range(1, config.steps + 1), desc=f"train {type(model).__name__}",
-               disable=not progress,  # under a time budget the step count is unknown
-               total=float("inf") if config.max_seconds is not None else None)
-    for step in bar:
-        idx = torch.randint(len(x_train), (config.batch_size,), generator=gen)
-        x = x_train[idx].to(device)
-        losses = model.train_step(x, torch.bernoulli(x), optimizers)
-        if not all(math.isfinite(v) and abs(v) <= config.explode for v in losses.values()):
-            good.restore()
-            shown = ", ".join(f"{k} {v:.3g}" for k, v in losses.items())
-            raise HybridDiverged(
-                f"training diverged at step {step} ({shown}); the model was restored to its "
-                f"state at step {step - 1}. Try a lower learning rate."
-            )
-        good.save()
-        seconds = time.perf_counter() - start
-        history["step"].append(float(step))
-        history["seconds"].append(seconds)
-        for key, value in losses.items():
-            history.setdefault(key, []).append(value)
-        if step % 50 == 0:
-            bar.set_postfix({k: f"{v:.3g}" for k, v in losses.items()})
-        if config.max_seconds is not None and seconds >= config.max_seconds:
-            finish_early(bar, step)
-            break
+    guard = DivergenceGuard(model, history=history, explode=config.explode)
+    budget = Budget(config.steps, config.max_seconds)
+    with ProgressBar(f"train {type(model).__name__}", budget.total, progress) as bar:
+        for step in range(1, config.steps + 1):
+            x = x_train[torch.randint(len(x_train), (config.batch_size,), generator=gen)]
+            x = x.to(device)
+            losses = model.train_step(x, torch.bernoulli(x), optimizers)
+            guard.check(step, losses)
+            record(history, step=float(step), seconds=budget.tick(step), **losses)
+            bar.advance(losses if step % 50 == 0 else None)
+            if budget.spent:
+                break
     model.eval()
     return history

@@ -106,26 +106,31 @@ class VAEGAN(nn.Module):
         return {"encoder": adam(self.vae.encoder), "decoder": adam(self.vae.decoder),
                 "disc": adam(self.disc)}
 
-    def train_step(self, x: torch.Tensor, x_binary: torch.Tensor,
-                   optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, float]:
-        """One update of each network on a batch; x (B, C, H, W) grey levels in [0, 1],
-        x_binary (B, C, H, W) a binarization of x for the Bernoulli term."""
-        c = self.config
-        encoder, decoder = self.vae.encoder, self.vae.decoder
-        # discriminator_step: real x against reconstructions and prior samples
-        mu, log_var = self.vae.encode(x)
-        z = reparameterize(mu, log_var)
-        z_p = torch.randn_like(z)
+    def discriminator_step(self, x: torch.Tensor, z: torch.Tensor, z_p: torch.Tensor,
+                           opt: torch.optim.Optimizer) -> float:
+        """D ascends L_GAN: real x (B, C, H, W) in [0, 1] against the reconstructions
+        Dec(z) and the prior samples Dec(z_p) (held fixed), plus gamma/2 R1 if asked.
+        Returns the loss it descends."""
         with torch.no_grad():
-            fakes = torch.sigmoid(decoder(torch.cat([z, z_p])))
+            fakes = torch.sigmoid(self.vae.decoder(torch.cat([z, z_p])))
         real = to_model_space(x)
-        loss_d = L.discriminator_loss(self.disc(real), self.disc(to_model_space(fakes)))
-        if c.r1_gamma > 0:
-            loss_d = loss_d + c.r1_gamma / 2 * L.r1_penalty(self.disc, real)
-        optimizers["disc"].zero_grad(set_to_none=True)
-        loss_d.backward()
-        optimizers["disc"].step()
-        # encoder_step and decoder_step: one forward pass, a gradient for each network
+        loss = L.discriminator_loss(self.disc(real), self.disc(to_model_space(fakes)))
+        if self.config.r1_gamma > 0:
+            loss = loss + self.config.r1_gamma / 2 * L.r1_penalty(self.disc, real)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    def encoder_decoder_step(self, x: torch.Tensor, x_binary: torch.Tensor,
+                             mu: torch.Tensor, log_var: torch.Tensor, z: torch.Tensor,
+                             z_p: torch.Tensor, optimizers: dict[str, torch.optim.Optimizer]
+                             ) -> dict[str, float]:
+        """One forward pass, a gradient for each network: the encoder descends
+        L_prior + L_rec, the decoder gamma L_rec + w L_GAN's generator loss, with
+        L_rec = pixel_weight L_pixel + feature_weight L_feature. q(z | x) = N(mu, exp
+        log_var), z a draw from it, z_p from the prior, all (B, d_z). Returns the terms."""
+        c, encoder, decoder = self.config, self.vae.encoder, self.vae.decoder
         logits = decoder(z)
         x_rec = torch.sigmoid(logits)
         prior = kl_normal_std(mu, log_var).mean()
@@ -145,9 +150,20 @@ class VAEGAN(nn.Module):
             for p, g in zip(params, grads, strict=True):
                 p.grad = g
             optimizers[name].step()
-        self.disc.zero_grad(set_to_none=True)
-        return {"loss_d": loss_d.item(), "kl": prior.item(), "pixel": pixel.item(),
-                "feature": feature.item(), "adversarial": adversarial.item()}
+        return {"kl": prior.item(), "pixel": pixel.item(), "feature": feature.item(),
+                "adversarial": adversarial.item()}
+
+    def train_step(self, x: torch.Tensor, x_binary: torch.Tensor,
+                   optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, float]:
+        """One update of each network on a batch; x (B, C, H, W) grey levels in [0, 1],
+        x_binary (B, C, H, W) a binarization of x for the Bernoulli term."""
+        mu, log_var = self.vae.encode(x)
+        z = reparameterize(mu, log_var)
+        z_p = torch.randn_like(z)
+        loss_d = self.discriminator_step(x, z, z_p, optimizers["disc"])
+        terms = self.encoder_decoder_step(x, x_binary, mu, log_var, z, z_p, optimizers)
+        self.disc.zero_grad(set_to_none=True)  # the decoder's gradient reached D too
+        return {"loss_d": loss_d, **terms}
 
     def sample_images(self, n: int, generator: torch.Generator | None = None
                       ) -> torch.Tensor:

@@ -15,8 +15,10 @@ from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
+from tutorial_lib.data.images import random_shift
+from tutorial_lib.device import get_device
+from tutorial_lib.training import DivergenceGuard, ProgressBar, record
 from tutorial_lib.validation import check_images, check_positive_int
 
 CLASSIFIER = "metrics.DigitClassifier"
@@ -79,21 +81,36 @@ class ClassifierTrainConfig:
     seed: int = 0
 
 
+def classifier_step(model: DigitClassifier, opt: torch.optim.Optimizer, x: torch.Tensor,
+                    y: torch.Tensor) -> tuple[float, int]:
+    """One gradient step on the cross-entropy of a batch x (B, C, H, W) in [0, 1] with
+    labels y (B,). Returns the loss and the number of correct predictions."""
+    logits = model(x)
+    loss = nn.functional.cross_entropy(logits, y)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return loss.item(), int((logits.argmax(1) == y).sum().item())
+
+
 def train_classifier(model: DigitClassifier, x: torch.Tensor, y: torch.Tensor,
                      config: ClassifierTrainConfig | None = None,
                      device: torch.device | str | None = None,
                      progress: bool = True) -> dict[str, list[float]]:
     """Train ``model`` in place on images x (N, C, H, W) in [0, 1] with labels y (N,).
-    Returns the history: the mean training loss and accuracy per epoch."""
-    from tutorial_lib.data.images import random_shift
-    from tutorial_lib.device import get_device
+    Returns the history: the mean training loss and accuracy per epoch.
 
+    Raises:
+        TrainingDiverged: the loss or a parameter stopped being finite; the model holds
+            its state after the last good epoch.
+    """
     config = config or ClassifierTrainConfig()
     check_images(x, "x")
     if not isinstance(y, torch.Tensor) or y.shape != (len(x),) or y.is_floating_point():
         raise ValueError(f"y: expected integer labels of shape ({len(x)},), got "
                          f"{getattr(y, 'dtype', type(y))} {tuple(getattr(y, 'shape', ()))}")
     check_positive_int(config.epochs, "epochs")
+    check_positive_int(config.batch_size, "batch_size")
     device = get_device() if device is None else torch.device(device)
     model.to(device)
     gen = torch.Generator().manual_seed(config.seed)
@@ -103,24 +120,23 @@ def train_classifier(model: DigitClassifier, x: torch.Tensor, y: torch.Tensor,
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda e: 1.0 if e < half else (config.epochs - e) / (config.epochs - half))
     history: dict[str, list[float]] = {"loss": [], "accuracy": []}
-    for _ in tqdm(range(config.epochs), desc="classifier", disable=not progress):
-        model.train()
-        order = torch.randperm(len(x), generator=gen)
-        total, correct = 0.0, 0
-        for start in range(0, len(x), config.batch_size):
-            i = order[start:start + config.batch_size]
-            xb = random_shift(x[i], config.shift, generator=gen).to(device)
-            yb = y[i].to(device)
-            logits = model(xb)
-            loss = nn.functional.cross_entropy(logits, yb)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(i)
-            correct += (logits.argmax(1) == yb).sum().item()
-        sched.step()
-        history["loss"].append(total / len(x))
-        history["accuracy"].append(correct / len(x))
+    guard = DivergenceGuard(model, history=history, unit="epoch")
+    with ProgressBar("classifier", config.epochs, progress) as bar:
+        for epoch in range(1, config.epochs + 1):
+            model.train()
+            order = torch.randperm(len(x), generator=gen)
+            total, correct = 0.0, 0
+            for start in range(0, len(x), config.batch_size):
+                i = order[start:start + config.batch_size]
+                xb = random_shift(x[i], config.shift, generator=gen).to(device)
+                loss, right = classifier_step(model, opt, xb, y[i].to(device))
+                guard.check(epoch, {"loss": loss}, save=False)
+                total += loss * len(i)
+                correct += right
+            sched.step()
+            guard.check(epoch, {"loss": total / len(x)})
+            record(history, loss=total / len(x), accuracy=correct / len(x))
+            bar.advance()
     model.eval()
     return history
 

@@ -17,8 +17,8 @@ import math
 import torch
 from torch import distributions as dist
 from torch import nn
-from tqdm.auto import tqdm
 
+from tutorial_lib.training import DivergenceGuard, ProgressBar, record
 from tutorial_lib.validation import check_positive_int, check_tensor
 
 
@@ -117,26 +117,31 @@ def fit_mle(
     Returns:
         History ``{"step": [...], "log_likelihood": [...]}`` of plain floats (nats per point,
         on the batch used at that step).
+
+    Raises:
+        TrainingDiverged: the log-likelihood or a parameter stopped being finite; the
+            model holds its parameters after the last good step.
     """
     check_tensor(x, "x", ndim=2, last_dims=(model.dim,))
     check_positive_int(steps, "steps")
+    if batch_size is not None:
+        check_positive_int(batch_size, "batch_size")
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     g = torch.Generator().manual_seed(seed)
     history: dict[str, list[float]] = {"step": [], "log_likelihood": []}
-    bar = tqdm(range(steps), desc="fit mixture (MLE)", disable=not progress, leave=False)
-    for step in bar:
-        batch = x if batch_size is None else x[torch.randint(len(x), (batch_size,), generator=g)]
-        loss = -model.log_prob(batch).mean()  # negative log-likelihood, nats per point
-        if not torch.isfinite(loss):
-            raise FloatingPointError(
-                f"the log-likelihood became {loss.item()} at step {step}; a component has "
-                "probably collapsed onto a single point. Lower lr or use fewer components."
-            )
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        history["step"].append(step)
-        history["log_likelihood"].append(-loss.item())
-        if step % 50 == 0:
-            bar.set_postfix(loglik=f"{-loss.item():.3f}")
+    guard = DivergenceGuard(model, history=history, hint=(
+        "A component has probably collapsed onto a single point: lower lr or use fewer "
+        "components."))
+    with ProgressBar("fit mixture (MLE)", steps, progress, leave=False) as bar:
+        for step in range(steps):
+            batch = x if batch_size is None else x[torch.randint(len(x), (batch_size,),
+                                                                 generator=g)]
+            loss = -model.log_prob(batch).mean()  # negative log-likelihood, nats per point
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            log_likelihood = -loss.item()
+            guard.check(step + 1, {"log_likelihood": log_likelihood})
+            record(history, step=step, log_likelihood=log_likelihood)
+            bar.advance({"loglik": log_likelihood} if step % 50 == 0 else None)
     return history

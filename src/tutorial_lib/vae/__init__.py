@@ -11,6 +11,7 @@
 - :mod:`~tutorial_lib.vae.ppca`: probabilistic PCA, the exact reference of chapter 3.
 """
 
+from tutorial_lib.training import TrainingDiverged
 from tutorial_lib.vae.diagnostics import (
     ELBOSurgery,
     active_units,
@@ -32,7 +33,7 @@ from tutorial_lib.vae.objectives import (
 )
 from tutorial_lib.vae.ppca import PPCA
 from tutorial_lib.vae.sampling import interpolate, latent_grid, reconstruct, sample_images
-from tutorial_lib.vae.train import TrainingDiverged, VAETrainConfig, train_vae
+from tutorial_lib.vae.train import VAETrainConfig, train_vae
 
 __all__ = [
     "PPCA",
