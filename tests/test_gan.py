@@ -30,7 +30,7 @@ from tutorial_lib.gan.optimal_discriminator import (
     value_at_optimum,
     value_function,
 )
-from tutorial_lib.gan.train import VARIANTS, discriminator_step, generator_step
+from tutorial_lib.gan.train import LOSSES, discriminator_step, generator_step
 
 
 # ---------------------------------------------------------------- losses
@@ -174,14 +174,14 @@ def test_every_gan_variant_runs_forward_and_backward(config: GANConfig) -> None:
         assert imgs.min() >= 0 and imgs.max() <= 1
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("variant", LOSSES)
 def test_each_loss_variant_trains_on_the_ring(variant: str) -> None:
     torch.manual_seed(0)
     config = GANConfig(data_shape=(2,), latent_dim=2, hidden=32, layers=2)
     g, d = make_generator(config), make_discriminator(config)
     target = ring8()
     run = train_gan(g, d, lambda n: target.sample(n), GANTrainConfig(
-        variant=variant, steps=20, batch_size=64, snapshot_every=10, ema=0.9),
+        loss=variant, steps=20, batch_size=64, snapshot_every=10, ema=0.9),
         device="cpu", progress=False)
     assert len(run.history["loss_d"]) == 20
     assert all(math.isfinite(v) for v in run.history["loss_g"])
@@ -194,10 +194,10 @@ def test_each_loss_variant_trains_on_the_ring(variant: str) -> None:
 
 
 def test_the_objective_table_is_the_variants_and_their_critic_steps() -> None:
-    assert VARIANTS == tuple(L.OBJECTIVES)
-    assert {v: GANTrainConfig(variant=v).critic_steps() for v in VARIANTS} == {
+    assert LOSSES == tuple(L.OBJECTIVES)
+    assert {v: GANTrainConfig(loss=v).critic_steps() for v in LOSSES} == {
         "minimax": 1, "nonsaturating": 1, "wgan-clip": 5, "wgan-gp": 5, "hinge": 1, "r1": 1}
-    assert GANTrainConfig(variant="wgan-gp", n_critic=2).critic_steps() == 2
+    assert GANTrainConfig(loss="wgan-gp", n_critic=2).critic_steps() == 2
 
 
 @pytest.mark.parametrize("variant", ["wgan-gp", "r1"])
@@ -205,7 +205,7 @@ def test_the_discriminator_step_adds_its_penalty_and_reports_it(variant: str) ->
     torch.manual_seed(0)
     config = GANConfig(data_shape=(2,), latent_dim=2, hidden=8, layers=1)
     g, d = make_generator(config), make_discriminator(config)
-    train = GANTrainConfig(variant=variant, gp_weight=10.0, r1_gamma=4.0)
+    train = GANTrainConfig(loss=variant, gp_weight=10.0, r1_gamma=4.0)
     real = torch.randn(16, 2)
     weights = {k: v.clone() for k, v in d.state_dict().items()}
     # the same computation by hand, on the same random numbers
@@ -289,8 +289,8 @@ def test_wrong_inputs_raise_clear_errors() -> None:
         d(torch.zeros(3, 3))
     with pytest.raises(ValueError, match="one output per example"):
         L.discriminator_loss(torch.zeros(3, 2), torch.zeros(3))
-    with pytest.raises(ValueError, match="unknown variant"):
-        train_gan(g, d, lambda n: torch.zeros(n, 2), GANTrainConfig(variant="lsgan"),
+    with pytest.raises(ValueError, match="unknown loss"):
+        train_gan(g, d, lambda n: torch.zeros(n, 2), GANTrainConfig(loss="lsgan"),
                   progress=False)
     for wrong in ({"batch_size": 0}, {"steps": 0}, {"n_critic": 0}):
         with pytest.raises(ValueError, match=next(iter(wrong))):

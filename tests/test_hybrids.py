@@ -333,12 +333,12 @@ def test_augmentation_experiment_reports_every_arm(digits: ImageDataset) -> None
 
 
 def test_elbo_surgery_with_identical_posteriors_has_no_information() -> None:
-    from tutorial_lib.vae import elbo_surgery, kl_normal_std
+    from tutorial_lib.vae import elbo_surgery, kl_to_standard_normal
 
     mu = torch.tensor([[0.5, -1.0, 0.2]]).repeat(50, 1).double()
     log_var = torch.tensor([[-0.3, 0.4, -1.0]]).repeat(50, 1).double()
     split = elbo_surgery(mu, log_var, n_samples=4000)
-    exact = float(kl_normal_std(mu[:1], log_var[:1]))
+    exact = float(kl_to_standard_normal(mu[:1], log_var[:1]))
     assert split.average_kl == pytest.approx(exact)
     # q(z) is that one Gaussian: log q(z) is exact, only the Monte Carlo average varies
     assert split.marginal_kl == pytest.approx(exact, abs=4 * split.stderr)

@@ -4,10 +4,10 @@ In a notebook, a student writes a function and calls :func:`check`::
 
     from tutorial_lib.exercises import check
 
-    def kl_normal_std(mu, log_var):
+    def kl_to_standard_normal(mu, log_var):
         ...
 
-    check("ch04.kl_normal_std", kl_normal_std)
+    check("ch04.kl_to_standard_normal", kl_to_standard_normal)
 
 The checker runs the function on several inputs, compares it with the reference, and when
 it is wrong names the mistake (a flipped sign, a missing factor 1/2, a missing detach, ...).
@@ -54,7 +54,7 @@ class ExerciseFailed(AssertionError):
 
 
 def get_exercise(exercise_id: str) -> Exercise:
-    """The exercise with this id, e.g. ``"ch04.kl_normal_std"``."""
+    """The exercise with this id, e.g. ``"ch04.kl_to_standard_normal"``."""
     if not isinstance(exercise_id, str) or exercise_id not in EXERCISES:
         known = ", ".join(EXERCISES)
         raise KeyError(f"unknown exercise {exercise_id!r}; the book's exercises are: {known}")

@@ -66,9 +66,9 @@ class CheckResult:
 class Exercise:
     """A code exercise: the reference, the inputs it is checked on, the mistakes it knows."""
 
-    id: str  # "ch04.kl_normal_std": chapter, then the function's name
+    id: str  # "ch04.kl_to_standard_normal": chapter, then the function's name
     title: str  # one line, for reports
-    signature: str  # e.g. "kl_normal_std(mu, log_var) -> (B,)"
+    signature: str  # e.g. "kl_to_standard_normal(mu, log_var) -> (B,)"
     reference: Callable[..., Any]
     cases: Callable[[], Sequence[Case]]  # builds the inputs (seeded, deterministic)
     mistakes: tuple[Mistake, ...] = ()

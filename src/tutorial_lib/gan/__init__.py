@@ -30,11 +30,11 @@ from tutorial_lib.gan.models import (
     make_generator,
 )
 from tutorial_lib.gan.toy_metrics import ModeCoverage, mode_coverage
-from tutorial_lib.gan.train import VARIANTS, GANTrainConfig, train_gan
+from tutorial_lib.gan.train import LOSSES, GANTrainConfig, train_gan
 from tutorial_lib.training import TrainingDiverged
 
 __all__ = [
-    "VARIANTS",
+    "LOSSES",
     "DCGANDiscriminator",
     "DCGANGenerator",
     "Discriminator",

@@ -149,4 +149,4 @@ OBJECTIVES: dict[str, GANObjective] = {
     "hinge": GANObjective(discriminator_loss_hinge, generator_loss_hinge),
     "r1": GANObjective(discriminator_loss, generator_loss_nonsaturating, penalty="r1"),
 }
-VARIANTS = tuple(OBJECTIVES)  # the loss variants' names
+LOSSES = tuple(OBJECTIVES)  # the names of the loss variants

@@ -24,7 +24,7 @@ class ToyVariant:
 
     name: str
     summary: str  # one line for tables and the book
-    loss: str  # GANTrainConfig.variant
+    loss: str  # GANTrainConfig.loss: a key of gan.losses.OBJECTIVES
     spectral_norm: bool = False
     lr: float = 4e-3  # both networks; falls linearly to 0 over the last 90% of the steps
     betas: tuple[float, float] = (0.5, 0.999)
@@ -78,7 +78,7 @@ def toy_recipe(variant: str, budget: Budget | str | None = None, seed: int = 0,
     v, b = TOY_VARIANTS[variant], get_budget(budget)
     model = GANConfig(data_shape=(2,), latent_dim=2, hidden=128, layers=3,
                       spectral_norm=v.spectral_norm)
-    train = GANTrainConfig(variant=v.loss,
+    train = GANTrainConfig(loss=v.loss,
                            steps=b.steps(book_steps or v.book_steps, minimum=20),
                            batch_size=512, lr_g=v.lr, lr_d=v.lr, betas=v.betas,
                            r1_gamma=0.1, decay_from=0.1, seed=seed)
@@ -109,7 +109,7 @@ def image_recipe(image_shape: tuple[int, int, int], budget: Budget | str | None 
     b = get_budget(budget)
     model = GANConfig(data_shape=tuple(image_shape), latent_dim=64, hidden=64,
                       num_classes=num_classes)
-    train = GANTrainConfig(variant="r1", r1_gamma=1.0, steps=b.steps(book_steps, minimum=20),
+    train = GANTrainConfig(loss="r1", r1_gamma=1.0, steps=b.steps(book_steps, minimum=20),
                            batch_size=64, lr_g=2e-4, lr_d=2e-4, ema=0.999, decay_from=0.5,
                            seed=seed)
     return model, train

@@ -22,7 +22,7 @@ from torch import nn
 from tutorial_lib.device import get_device
 from tutorial_lib.gan import losses as L
 from tutorial_lib.gan.diffaugment import diff_augment
-from tutorial_lib.gan.losses import OBJECTIVES, VARIANTS
+from tutorial_lib.gan.losses import LOSSES, OBJECTIVES
 from tutorial_lib.gan.models import Discriminator, Generator
 from tutorial_lib.training import Budget, DivergenceGuard, ProgressBar, record
 from tutorial_lib.validation import check_positive_int
@@ -32,7 +32,7 @@ from tutorial_lib.validation import check_positive_int
 class GANTrainConfig:
     """How to train (one field per knob)."""
 
-    variant: str = "nonsaturating"  # one of VARIANTS
+    loss: str = "nonsaturating"  # a key of OBJECTIVES: both players' losses and the penalty
     steps: int = 2000  # generator steps
     max_seconds: float | None = None  # wall-clock budget: stop at whichever of ``steps``
     #   and ``max_seconds`` comes first; the learning-rate decay then follows the larger
@@ -41,7 +41,7 @@ class GANTrainConfig:
     lr_g: float = 2e-4
     lr_d: float = 2e-4
     betas: tuple[float, float] = (0.5, 0.999)  # Adam; DCGAN uses beta1 = 0.5
-    n_critic: int | None = None  # discriminator steps per generator step (None: by variant)
+    n_critic: int | None = None  # discriminator steps per generator step (None: by the loss)
     gp_weight: float = 10.0  # lambda of the gradient penalty
     r1_gamma: float = 1.0  # gamma of the R1 penalty
     clip: float = 0.01  # weight clipping limit (wgan-clip)
@@ -58,15 +58,15 @@ class GANTrainConfig:
     snapshot_z: int = 512  # how many fixed z to decode at each snapshot
 
     def critic_steps(self) -> int:
-        """Discriminator steps per generator step: ``n_critic``, or the variant's own."""
+        """Discriminator steps per generator step: ``n_critic``, or the loss's own."""
         if self.n_critic is not None:
             return self.n_critic
-        return OBJECTIVES[self.variant].critic_steps
+        return OBJECTIVES[self.loss].critic_steps
 
     def check(self) -> None:
         """Raise ValueError for a setting training cannot start with."""
-        if self.variant not in VARIANTS:
-            raise ValueError(f"unknown variant {self.variant!r}; expected one of {VARIANTS}")
+        if self.loss not in OBJECTIVES:
+            raise ValueError(f"unknown loss {self.loss!r}; expected one of {LOSSES}")
         check_positive_int(self.steps, "steps")
         check_positive_int(self.batch_size, "batch_size")
         if self.n_critic is not None:
@@ -104,7 +104,7 @@ def discriminator_step(g: Generator, d: Discriminator, opt_d: torch.optim.Optimi
 
     real: (B, *data_shape); y: (B,) labels, given to the fakes too, or None.
     """
-    objective = OBJECTIVES[config.variant]
+    objective = OBJECTIVES[config.loss]
     with torch.no_grad():  # G is held fixed in this step
         fake = g(g.sample_latent(len(real)), y)
     real, fake = diff_augment(real, config.augment), diff_augment(fake, config.augment)
@@ -134,7 +134,7 @@ def generator_step(g: Generator, d: Discriminator, opt_g: torch.optim.Optimizer,
     """One update of G on n fresh samples G(z): descend the variant's L_G(D(G(z))), e.g.
     the non-saturating -E log D(G(z)). y: (n,) labels or None. Returns the loss."""
     fake = g(g.sample_latent(n), y)
-    loss = OBJECTIVES[config.variant].generator_loss(d(diff_augment(fake, config.augment), y))
+    loss = OBJECTIVES[config.loss].generator_loss(d(diff_augment(fake, config.augment), y))
     opt_g.zero_grad(set_to_none=True)
     loss.backward()
     opt_g.step()
@@ -224,7 +224,7 @@ def train_gan(
         return batch.to(device), None
 
     budget = Budget(config.steps, config.max_seconds)
-    with ProgressBar(f"train GAN ({config.variant})", budget.total, progress) as bar:
+    with ProgressBar(f"train GAN ({config.loss})", budget.total, progress) as bar:
         for step in range(1, config.steps + 1):
             for _ in range(config.critic_steps()):
                 terms = discriminator_step(g, d, opt_d, *real_batch(), config)

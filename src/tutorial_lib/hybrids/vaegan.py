@@ -30,7 +30,7 @@ from torch import nn
 from tutorial_lib.gan import losses as L
 from tutorial_lib.gan.models import DCGANDiscriminator, GANConfig, to_model_space
 from tutorial_lib.hybrids.train import HybridTrainConfig
-from tutorial_lib.vae.gaussian import kl_normal_std, reparameterize
+from tutorial_lib.vae.gaussian import kl_to_standard_normal, reparameterize
 from tutorial_lib.vae.models import VAE, VAEConfig
 from tutorial_lib.vae.sampling import sample_images
 
@@ -133,7 +133,7 @@ class VAEGAN(nn.Module):
         c, encoder, decoder = self.config, self.vae.encoder, self.vae.decoder
         logits = decoder(z)
         x_rec = torch.sigmoid(logits)
-        prior = kl_normal_std(mu, log_var).mean()
+        prior = kl_to_standard_normal(mu, log_var).mean()
         pixel = -self.vae.log_px_given_z(x_binary, logits).mean()
         feature = self.feature_distance(x, x_rec).mean()
         reconstruction = c.pixel_weight * pixel + c.feature_weight * feature

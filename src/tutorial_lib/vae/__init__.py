@@ -1,7 +1,7 @@
 """Variational autoencoders (Part II): one module per concept.
 
 - :mod:`~tutorial_lib.vae.likelihoods`: Bernoulli and Gaussian p(x | z), log p summed over pixels.
-- :mod:`~tutorial_lib.vae.gaussian`: ``kl_normal_std`` and ``reparameterize``.
+- :mod:`~tutorial_lib.vae.gaussian`: ``kl_to_standard_normal`` and ``reparameterize``.
 - :mod:`~tutorial_lib.vae.models`: MLP and convolutional encoders/decoders, ``VAE``.
 - :mod:`~tutorial_lib.vae.objectives`: ``elbo``, ``iwae_bound``, ``estimate_log_likelihood``.
 - :mod:`~tutorial_lib.vae.train`: ``train_vae`` with KL annealing, free bits, early stopping.
@@ -20,7 +20,11 @@ from tutorial_lib.vae.diagnostics import (
     kl_per_dimension,
     posterior_statistics,
 )
-from tutorial_lib.vae.gaussian import kl_normal_std, kl_normal_std_per_dim, reparameterize
+from tutorial_lib.vae.gaussian import (
+    kl_to_standard_normal,
+    kl_to_standard_normal_per_dim,
+    reparameterize,
+)
 from tutorial_lib.vae.likelihoods import BernoulliLikelihood, GaussianLikelihood
 from tutorial_lib.vae.models import VAE, VAEConfig
 from tutorial_lib.vae.objectives import (
@@ -54,8 +58,8 @@ __all__ = [
     "evaluate_elbo",
     "interpolate",
     "iwae_bound",
-    "kl_normal_std",
-    "kl_normal_std_per_dim",
+    "kl_to_standard_normal",
+    "kl_to_standard_normal_per_dim",
     "kl_per_dimension",
     "latent_grid",
     "posterior_statistics",

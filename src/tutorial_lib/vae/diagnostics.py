@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import torch
 
 from tutorial_lib.vae.gaussian import (
-    kl_normal_std,
-    kl_normal_std_per_dim,
+    kl_to_standard_normal,
+    kl_to_standard_normal_per_dim,
     log_normal_diag,
     log_normal_std,
 )
@@ -46,7 +46,7 @@ def posterior_statistics(model: VAE, x: torch.Tensor, y: torch.Tensor | None = N
 def kl_per_dimension(model: VAE, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
     """Average KL(q(z_j | x) || N(0, 1)) over the images, per latent dimension; (d_z,), nats."""
     mu, log_var = posterior_statistics(model, x, y)
-    return kl_normal_std_per_dim(mu, log_var).mean(0)
+    return kl_to_standard_normal_per_dim(mu, log_var).mean(0)
 
 
 def activity(model: VAE, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
@@ -103,7 +103,7 @@ def elbo_surgery(mu: torch.Tensor, log_var: torch.Tensor, n_samples: int = 2000,
         log_q = torch.logsumexp(log_normal_diag(zc[:, None], mu[None], log_var[None]), 1)
         terms.append(log_q - math.log(n) - log_normal_std(zc))
     values = torch.cat(terms).double()
-    average = float(kl_normal_std(mu, log_var).double().mean())
+    average = float(kl_to_standard_normal(mu, log_var).double().mean())
     marginal = float(values.mean())
     return ELBOSurgery(average, marginal, average - marginal,
                        float(values.std() / math.sqrt(n_samples)), n)

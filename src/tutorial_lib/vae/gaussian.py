@@ -26,13 +26,13 @@ def _check_mu_log_var(mu: torch.Tensor, log_var: torch.Tensor) -> None:
                          "the same shape (B, d_z)")
 
 
-def kl_normal_std_per_dim(mu: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
+def kl_to_standard_normal_per_dim(mu: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
     """KL(N(mu_j, sigma_j^2) || N(0, 1)) per latent dimension; (B, d_z) -> (B, d_z)."""
     _check_mu_log_var(mu, log_var)
     return 0.5 * (mu.pow(2) + log_var.exp() - log_var - 1.0)
 
 
-def kl_normal_std(mu: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
+def kl_to_standard_normal(mu: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
     """KL(N(mu, diag(exp(log_var))) || N(0, I)) in nats, summed over latent dims.
 
     Args:
@@ -40,7 +40,7 @@ def kl_normal_std(mu: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
     Returns:
         (B,): one KL per example.
     """
-    return kl_normal_std_per_dim(mu, log_var).sum(1)
+    return kl_to_standard_normal_per_dim(mu, log_var).sum(1)
 
 
 def reparameterize(mu: torch.Tensor, log_var: torch.Tensor, n_samples: int | None = None,

@@ -23,7 +23,7 @@ import torch
 from tqdm.auto import tqdm
 
 from tutorial_lib.vae.gaussian import (
-    kl_normal_std_per_dim,
+    kl_to_standard_normal_per_dim,
     log_normal_diag,
     log_normal_std,
     reparameterize,
@@ -94,7 +94,7 @@ def elbo(
     mu, log_var = model.encode(x, y)
     z = reparameterize(mu, log_var, n_samples)  # (S, B, d_z)
     reconstruction = _decode_samples(model, x, z, y).mean(0)
-    kl_per_dim = kl_normal_std_per_dim(mu, log_var)
+    kl_per_dim = kl_to_standard_normal_per_dim(mu, log_var)
     kl = kl_per_dim.sum(1)
     if free_bits > 0:
         kl_for_loss = kl_per_dim.mean(0).clamp_min(free_bits).sum()

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from tutorial_lib.exercises.catalogue.common import SHAPES, randn, seeded, uniform
 from tutorial_lib.exercises.checker import Case, Exercise, Mistake
-from tutorial_lib.vae.gaussian import kl_normal_std, reparameterize
+from tutorial_lib.vae.gaussian import kl_to_standard_normal, reparameterize
 
 
 def _cases_mu_log_var() -> list[Case]:
@@ -22,10 +22,10 @@ def _cases_mu_log_var() -> list[Case]:
 
 
 KL_STD = Exercise(
-    id="ch04.kl_normal_std",
+    id="ch04.kl_to_standard_normal",
     title="the KL term of the VAE, KL(q(z|x) || N(0, I))",
-    signature="kl_normal_std(mu, log_var) -> (B,)",
-    reference=kl_normal_std,
+    signature="kl_to_standard_normal(mu, log_var) -> (B,)",
+    reference=kl_to_standard_normal,
     cases=_cases_mu_log_var,
     mistakes=(
         Mistake("the log-variance is used as the variance: sigma^2 = exp(log_var) and "
@@ -41,7 +41,7 @@ KL_STD = Exercise(
                 lambda mu, lv: 0.5 * (mu ** 2 + lv.exp() - lv).sum(-1)),
         Mistake("a mean over latent dimensions where the sum belongs: the KL between "
                 "diagonal Gaussians is the sum of d_z one-dimensional KLs",
-                lambda mu, lv: kl_normal_std(mu, lv) / mu.shape[-1]),
+                lambda mu, lv: kl_to_standard_normal(mu, lv) / mu.shape[-1]),
     ),
     confirmation="The KL is 0 exactly when mu = 0 and log_var = 0.",
 )
@@ -132,7 +132,7 @@ def bernoulli_elbo(x: torch.Tensor, logits: torch.Tensor, mu: torch.Tensor,
         (B,).
     """
     log_px = -F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
-    return log_px - kl_normal_std(mu, log_var)
+    return log_px - kl_to_standard_normal(mu, log_var)
 
 
 def _cases_elbo() -> list[Case]:
@@ -161,18 +161,18 @@ ELBO = Exercise(
         Mistake("you returned the loss, -ELBO: the sign is flipped",
                 lambda x, lg, mu, lv: -bernoulli_elbo(x, lg, mu, lv)),
         Mistake("the KL term is added: the ELBO is log p(x | z) MINUS KL(q || p)",
-                lambda x, lg, mu, lv: -_bce_sum(lg, x).sum(1) + kl_normal_std(mu, lv)),
+                lambda x, lg, mu, lv: -_bce_sum(lg, x).sum(1) + kl_to_standard_normal(mu, lv)),
         Mistake("a mean over pixels where the sum belongs: pixels are independent given z, "
                 "so log p(x | z) is a sum over pixels",
-                lambda x, lg, mu, lv: -_bce_sum(lg, x).mean(1) - kl_normal_std(mu, lv)),
+                lambda x, lg, mu, lv: -_bce_sum(lg, x).mean(1) - kl_to_standard_normal(mu, lv)),
         Mistake("a mean over latent dimensions in the KL where the sum belongs",
                 lambda x, lg, mu, lv: -_bce_sum(lg, x).sum(1)
-                - kl_normal_std(mu, lv) / mu.shape[-1]),
+                - kl_to_standard_normal(mu, lv) / mu.shape[-1]),
         Mistake("sigmoid applied twice: binary_cross_entropy_with_logits takes the logits "
                 "themselves, not sigmoid(logits)",
                 lambda x, lg, mu, lv: -_bce_sum(torch.sigmoid(lg), x).sum(1)
-                - kl_normal_std(mu, lv)),
+                - kl_to_standard_normal(mu, lv)),
         Mistake("the factor 1/2 of the KL is missing",
-                lambda x, lg, mu, lv: -_bce_sum(lg, x).sum(1) - 2 * kl_normal_std(mu, lv)),
+                lambda x, lg, mu, lv: -_bce_sum(lg, x).sum(1) - 2 * kl_to_standard_normal(mu, lv)),
     ),
 )
