@@ -1,4 +1,5 @@
-"""Shared test set-up: GPU tests skip without CUDA; plots draw off-screen."""
+"""Shared test set-up: GPU tests skip without CUDA; plots draw off-screen; the small
+configurations and data sets that several test files use."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ import os
 import matplotlib
 import pytest
 import torch
+
+from tutorial_lib.data.images import ImageDataset, load_images
+from tutorial_lib.gan import GANConfig
 
 matplotlib.use("Agg")
 os.environ.setdefault("MPLBACKEND", "Agg")  # unit tests only; never for notebook kernels
@@ -34,3 +38,15 @@ def _close_figures():
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+@pytest.fixture
+def tiny_gan() -> GANConfig:
+    """The smallest GAN worth training: 2-D points, 2-D codes, one hidden layer of 8."""
+    return GANConfig(data_shape=(2,), latent_dim=2, hidden=8, layers=1)
+
+
+@pytest.fixture(scope="session")
+def digits() -> ImageDataset:
+    """scikit-learn's 8x8 digits at the smoke budget (offline, loaded once per session)."""
+    return load_images("digits", "smoke")

@@ -1,4 +1,5 @@
-"""Part III foundations: GAN losses, models, metrics and the training loop."""
+"""gan/: the losses, the toy metrics, chapter 6's optimal discriminator, the training
+loop (steps, learning-rate decay, the generator average, DiffAugment) and latent paths."""
 
 from __future__ import annotations
 
@@ -378,3 +379,96 @@ def test_toy_recipe_book_steps_replaces_the_variants_steps_at_every_budget():
         assert short.steps == max(20, round(4000 * factor))
     with pytest.raises(ValueError, match="book_steps"):
         recipes.toy_recipe("r1", "book", book_steps=0)
+
+
+def test_gan_time_budget_stops_training_with_the_learning_rate_decayed() -> None:
+    from tutorial_lib.gan import (
+        GANConfig,
+        GANTrainConfig,
+        make_discriminator,
+        make_generator,
+        train_gan,
+    )
+
+    config = GANConfig(data_shape=(2,), latent_dim=2, hidden=8, layers=1)
+    g, d = make_generator(config), make_discriminator(config)
+    seen: list[float] = []
+    run = train_gan(g, d, lambda n: torch.randn(n, 2),
+                    GANTrainConfig(steps=10**9, max_seconds=0.3, decay_from=0.5, batch_size=8),
+                    device="cpu", progress=False,
+                    callback=lambda step, g, d: seen.append(step))
+    assert 1 <= len(run.history["step"]) == len(seen) < 10**9
+
+
+def test_learning_rates_decay_linearly_to_zero(tiny_gan: GANConfig) -> None:
+    from tutorial_lib.gan.train import learning_rate_factor
+
+    factor = learning_rate_factor(GANTrainConfig(steps=10, decay_from=0.5))
+    assert [factor(k) for k in range(6)] == [1.0] * 6
+    assert [factor(k) for k in range(6, 11)] == pytest.approx([0.8, 0.6, 0.4, 0.2, 0.0])
+    constant = learning_rate_factor(GANTrainConfig(steps=10))
+    assert {constant(k) for k in range(11)} == {1.0}
+    torch.manual_seed(0)
+    g, d = make_generator(tiny_gan), make_discriminator(tiny_gan)
+    lrs: list[float] = []
+    original = torch.optim.Adam.step
+
+    def spy(self, *args, **kwargs):
+        lrs.append(self.param_groups[0]["lr"])
+        return original(self, *args, **kwargs)
+
+    torch.optim.Adam.step = spy
+    try:
+        train_gan(g, d, ring8().sample, GANTrainConfig(steps=4, batch_size=8, lr_g=1e-3,
+                                                       lr_d=1e-3, decay_from=0.5),
+                  device="cpu", progress=False)
+    finally:
+        torch.optim.Adam.step = original
+    # (D step, G step) per iteration; the factor is 1, 1, 1, 0.5 for steps 1..4
+    assert lrs == pytest.approx([1e-3] * 6 + [5e-4] * 2)
+
+
+
+def test_slerp_keeps_the_norm_and_hits_both_endpoints() -> None:
+    from tutorial_lib.gan.latent import interpolate_latents, slerp
+
+    torch.manual_seed(0)
+    z0 = torch.randn(64)
+    z1 = torch.randn(64)
+    z1 = z1 / z1.norm() * z0.norm()  # equal norms: slerp stays on the sphere
+    path = interpolate_latents(z0, z1, 9)
+    torch.testing.assert_close(path[0], z0)
+    torch.testing.assert_close(path[-1], z1, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(path.norm(dim=1), z0.norm().expand(9), atol=1e-4,
+                               rtol=1e-4)
+    # equal angles between consecutive points (constant speed on the circle)
+    cos = torch.nn.functional.cosine_similarity(path[1:], path[:-1], dim=1)
+    torch.testing.assert_close(cos, cos[0].expand(8), atol=1e-5, rtol=1e-5)
+    straight = interpolate_latents(z0, z1, 9, spherical=False)
+    assert straight.norm(dim=1)[4] < 0.9 * z0.norm()  # the straight midpoint is short
+    torch.testing.assert_close(slerp(z0, 2 * z0, torch.tensor([0.5])), 1.5 * z0[None])
+    with pytest.raises(ValueError, match="steps must be at least 2"):
+        interpolate_latents(z0, z1, 1)
+
+
+
+def test_the_generator_average_is_the_warmed_up_exponential_average(tiny_gan: GANConfig) -> None:
+    from tutorial_lib.gan.train import ema_decay
+
+    assert ema_decay(0.999, 1) == pytest.approx(2 / 11)
+    assert ema_decay(0.999, 10_000) == 0.999
+    torch.manual_seed(0)
+    g, d = make_generator(tiny_gan), make_discriminator(tiny_gan)
+    history: list[torch.Tensor] = []
+    run = train_gan(g, d, ring8().sample,
+                    GANTrainConfig(steps=6, batch_size=8, ema=0.9),
+                    device="cpu", progress=False,
+                    callback=lambda step, g, d: history.append(
+                        g.net[0].weight.detach().clone()))
+    torch.manual_seed(0)  # the same seed gives the initial weights again
+    first = make_generator(tiny_gan).net[0].weight.detach().clone()
+    expected = first
+    for step, w in enumerate(history, start=1):
+        beta = ema_decay(0.9, step)
+        expected = beta * expected + (1 - beta) * w
+    torch.testing.assert_close(run.ema_generator.net[0].weight, expected)
