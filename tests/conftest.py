@@ -1,8 +1,11 @@
-"""Shared test set-up: GPU tests skip without CUDA; plots draw off-screen."""
+"""Shared test set-up: GPU tests skip without CUDA; plots draw off-screen; the book's tools
+(``tools/``, scripts outside the package) import by their file names."""
 
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 import matplotlib
 import pytest
@@ -10,6 +13,7 @@ import torch
 
 matplotlib.use("Agg")
 os.environ.setdefault("MPLBACKEND", "Agg")  # unit tests only; never for notebook kernels
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))  # import timings, ...
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
