@@ -1,7 +1,7 @@
 """The book's one notebook runner: execute a notebook in a process of its own, with nbclient.
 
-:func:`run_notebook` starts ``python -m tutorial_lib.runner`` as a child process in a
-session (process group) of its own. The child starts a fresh Jupyter kernel of this Python
+:func:`run_notebook` starts this file, as a script, as a child process in a session
+(process group) of its own. The child starts a fresh Jupyter kernel of this Python
 environment, in the notebook's folder (as the book build does), runs the cells with
 nbclient, and writes back the executed notebook, one line per executed cell, and the
 kernel's peak memory. At the time limit the child's process group is killed, and so is the
@@ -83,11 +83,12 @@ def run_notebook(path: str | Path, *, timeout: float | None = None,
         raise FileNotFoundError(f"{path}: no such notebook")
     for name, value in (("timeout", timeout), ("cell_timeout", cell_timeout)):
         if value is not None and value <= 0:
-            raise ValueError(f"{name} must be positive (seconds) or None, "
-                             f"got {value}")
+            raise ValueError(f"{name} must be positive (seconds) or None, got {value}")
     with tempfile.TemporaryDirectory(prefix="notebook-run-") as tmp:
         work = Path(tmp)
-        command = [sys.executable, "-m", "tutorial_lib.runner", str(path), str(work),
+        # this file as a script, isolated (-I: its folder not on sys.path), so that the
+        # child loads nbclient and not the package (torch)
+        command = [sys.executable, "-I", str(Path(__file__).resolve()), str(path), str(work),
                    str(cell_timeout or 0), "1" if allow_errors else "0"]
         start = time.perf_counter()
         returncode = _run_with_time_limit(command, timeout, dict(os.environ, **(env or {})),
