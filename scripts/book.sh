@@ -13,7 +13,7 @@ echo "==> building the book (budget: $TUTORIAL_BUDGET)"
 # CPU, two kernels with one thread each train faster than one with two); the build then
 # takes their outputs from the cache.
 CACHE="_build/.jupyter_cache/$TUTORIAL_BUDGET"
-"$PY" scripts/book_config.py "_build/config-$TUTORIAL_BUDGET.yml" --cache "$CACHE"
-"$PY" scripts/execute_notebooks.py --cache "$CACHE" --jobs "${TUTORIAL_JOBS:-2}" || true
+"$PY" tools/book_config.py "_build/config-$TUTORIAL_BUDGET.yml" --cache "$CACHE"
+"$PY" tools/execute_notebooks.py --cache "$CACHE" --jobs "${TUTORIAL_JOBS:-2}" || true
 jupyter-book build . --config "_build/config-$TUTORIAL_BUDGET.yml" -n -W --keep-going
 echo "==> done in $(( $(date +%s) - start )) s: open _build/html/index.html"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Run every test: ruff, a full book build in the smoke budget (every notebook force-executed,
 # zero warnings allowed), then the unit tests, the built book opened in headless Chromium,
-# and nbval over every notebook.
+# and nbval over every notebook. The tests about the notebooks' outputs read the build's
+# executed copies (TUTORIAL_BUILT_BOOK) instead of executing them again: a notebook runs
+# twice in all, in the build and under nbval.
 #   bash scripts/test.sh
 source "$(dirname "${BASH_SOURCE[0]}")/_env.sh"
 export TUTORIAL_BUDGET=smoke
@@ -31,7 +33,7 @@ echo "==> book build (smoke budget, notebooks force-executed, warnings are error
 OUT="_build/test-smoke"
 rm -rf "$OUT"  # a fresh build: Sphinx would otherwise skip (and not re-execute) unchanged pages
 mkdir -p "$OUT"
-"$PY" scripts/book_config.py "$OUT/_config.yml" --execute force  # never trust a cache
+"$PY" tools/book_config.py "$OUT/_config.yml" --execute force  # never trust a cache
 jupyter-book build . --config "$OUT/_config.yml" --path-output "$OUT" -n -W --keep-going
 export TUTORIAL_BUILT_BOOK="$ROOT/$OUT/_build/html"
 echo "==> book built in $(( $(date +%s) - start )) s"

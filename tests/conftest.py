@@ -1,9 +1,12 @@
-"""Shared test set-up: GPU tests skip without CUDA; plots draw off-screen; the small
+"""Shared test set-up: GPU tests skip without CUDA; plots draw off-screen; the book's tools
+(``tools/``, scripts outside the package) import by their file names; the small
 configurations and data sets that several test files use."""
 
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 import matplotlib
 import pytest
@@ -14,6 +17,7 @@ from tutorial_lib.gan import GANConfig
 
 matplotlib.use("Agg")
 os.environ.setdefault("MPLBACKEND", "Agg")  # unit tests only; never for notebook kernels
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))  # import timings, ...
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -102,3 +102,12 @@ def test_each_notebook_page_links_to_colab_at_its_own_path() -> None:
         expected = (f"https://colab.research.google.com/github/{repo}/blob/{branch}/"
                     f"notebooks/{nb.name}")
         assert expected in html, f"{nb.name}: no Colab link to {expected}"
+
+
+def test_execution_statistics_list_every_notebook_with_its_seconds() -> None:
+    body = _main_text(_page("book/execution.html"))
+    for nb in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        row = re.search(rf"notebooks/{nb.stem}</span></a></p></td>(.*?)</tr>", body, flags=re.S)
+        assert row, f"{nb.name} is not in the execution statistics"
+        cells = re.findall(r"<td><p>(.*?)</p></td>", row.group(1))
+        assert float(cells[-2]) > 0 and cells[-1] == "✅", (nb.name, cells)

@@ -1,4 +1,4 @@
-"""``python -m tutorial_lib timings``: each notebook in a fresh kernel at the budget asked for,
+"""``python tools/timings.py``: each notebook in a fresh kernel at the budget asked for,
 a table with the targets, a failed or slow notebook reported (not a crash), one JSON line."""
 
 from __future__ import annotations
@@ -9,9 +9,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
-from tutorial_lib.cli import main
-from tutorial_lib.commands.timings import table
+from timings import ROOT, default_notebooks, main, table
 
 
 def _notebook(path: Path, *sources: str) -> Path:
@@ -23,6 +21,7 @@ def _notebook(path: Path, *sources: str) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_timings_runs_each_notebook_and_reports_failures_in_the_table(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -39,7 +38,7 @@ def test_timings_runs_each_notebook_and_reports_failures_in_the_table(
     bad = _notebook(tmp_path / "notebooks" / "b_bad.ipynb", "raise ValueError('boom')")
     slow = _notebook(tmp_path / "notebooks" / "c_slow.ipynb", "import time\ntime.sleep(120)")
 
-    code = main(["timings", "--budget", "smoke", "--timeout", "10",
+    code = main(["--budget", "smoke", "--timeout", "10",
                  str(good), str(bad), str(slow)])
     assert code == 1  # a notebook failed: the command says so, after running all three
     captured = capsys.readouterr()
@@ -82,10 +81,11 @@ def test_table_checks_the_book_targets() -> None:
 
 
 def test_timings_refuses_a_missing_notebook(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["timings", "--budget", "smoke", "no/such.ipynb"]) == 2
+    assert main(["--budget", "smoke", "no/such.ipynb"]) == 2
     assert "no such notebook" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_timings_with_jobs_runs_notebooks_side_by_side_and_checks_only_the_total(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -97,7 +97,7 @@ def test_timings_with_jobs_runs_notebooks_side_by_side_and_checks_only_the_total
                   "import time\ntime.sleep(8)")  # long beside each runner's start-up
         for i in range(2)
     ]
-    assert main(["timings", "--budget", "book", "--jobs", "2", *map(str, paths)]) == 0
+    assert main(["--budget", "book", "--jobs", "2", *map(str, paths)]) == 0
     out = capsys.readouterr().out.strip().splitlines()
     result = json.loads(out[-1])
     assert result["jobs"] == 2 and list(result["notebooks"]) == ["n0.ipynb", "n1.ipynb"]
@@ -113,5 +113,13 @@ def test_timings_with_jobs_runs_notebooks_side_by_side_and_checks_only_the_total
 
 
 def test_timings_refuses_jobs_below_one(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["timings", "--budget", "smoke", "--jobs", "0"]) == 2
+    assert main(["--budget", "smoke", "--jobs", "0"]) == 2
     assert "--jobs must be at least 1" in capsys.readouterr().err
+
+
+def test_default_notebooks_are_those_of_the_tools_repository(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)  # wherever it is run from
+    found = default_notebooks()
+    assert found == sorted((ROOT / "notebooks").glob("*.ipynb")) and len(found) >= 2

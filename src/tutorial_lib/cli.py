@@ -6,10 +6,11 @@ Subcommands:
     bench       benchmarks; each takes --data, --budget and --seeds, prints a table and,
                 as its last line, one JSON object with the same figures
     train       train a model with the book's recipe; save a verified checkpoint
-    exercises   list the code exercises; student versions; grade notebooks; the appendix
+    exercises   list the code exercises; student versions; grade notebooks
 
-Later parts of the book add subcommands here (exercises, timings) by writing a
-module with ``add_parser(subparsers)`` and listing it in ``SUBCOMMANDS``.
+Only what a reader or a teacher runs: the tools that build the book (the notebook
+timings, the solutions appendix, the build's cache) live in ``tools/`` of the repository.
+A subcommand is a module with ``add_parser(subparsers)``, listed in ``SUBCOMMANDS``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from collections.abc import Sequence
 
 SUBCOMMANDS = ("tutorial_lib.commands.info", "tutorial_lib.commands.data",
                "tutorial_lib.commands.bench", "tutorial_lib.commands.train",
-               "tutorial_lib.commands.timings", "tutorial_lib.commands.exercises")
+               "tutorial_lib.commands.exercises")
 
 
 def build_parser() -> argparse.ArgumentParser:

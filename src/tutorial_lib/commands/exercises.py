@@ -4,7 +4,9 @@
     exercises student SRC DST           student versions of notebooks (solutions removed)
     exercises grade PATH... [--json F] [--csv F] [--timeout S] [--jobs N]
                                         run students' notebooks, grade their exercises
-    exercises appendix [--check]        (re)write the appendix of all solutions
+
+(The appendix of all solutions is written by ``python tools/appendix.py``, a tool of the
+book's repository.)
 """
 
 from __future__ import annotations
@@ -45,13 +47,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     grade.add_argument("--csv", type=Path, help="also write the report as CSV here")
     grade.set_defaults(run=run_grade)
 
-    appendix = sub.add_parser("appendix", help="rewrite book/appendix_solutions.md")
-    appendix.add_argument("--root", type=Path, default=Path("."),
-                          help="the book's repository root (default: here)")
-    appendix.add_argument("--check", action="store_true",
-                          help="only check that the appendix is up to date")
-    appendix.set_defaults(run=run_appendix)
-
 
 def run_list(args: argparse.Namespace) -> int:
     from tutorial_lib.exercises import EXERCISES
@@ -84,20 +79,4 @@ def run_grade(args: argparse.Namespace) -> int:
     if args.csv:
         write_csv(grades, args.csv)
         print(f"wrote {args.csv}")
-    return 0
-
-
-def run_appendix(args: argparse.Namespace) -> int:
-    from tutorial_lib.exercises.appendix import APPENDIX, render_appendix
-
-    target = args.root / APPENDIX
-    text = render_appendix(args.root)
-    if args.check:
-        if not target.exists() or target.read_text() != text:
-            print(f"{target} is out of date: run `python -m tutorial_lib exercises appendix`")
-            return 1
-        print(f"{target} is up to date")
-        return 0
-    target.write_text(text)
-    print(f"wrote {target}")
     return 0

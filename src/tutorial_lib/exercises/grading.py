@@ -1,37 +1,32 @@
 """Grading students' notebooks: run each one, collect its exercise checks, score it.
 
-Each notebook runs in its own process (a fresh Jupyter kernel in this Python
-environment), at the smoke budget unless told otherwise, with a time limit; the process
-group is killed when the limit passes, so a notebook that loops forever costs its limit
-and no more. Cells run on after an error, so one broken exercise does not hide the others.
-The checks write their results to a file (``TUTORIAL_EXERCISE_REPORT``), which survives a
-crash or a kill; exercises that never reported get a line saying why (the cell error, or
-the time limit).
+Each notebook runs with the book's notebook runner (:func:`tutorial_lib.runner.run_notebook`:
+its own process, a fresh Jupyter kernel in this Python environment), at the smoke budget
+unless told otherwise, with a time limit; the process group is killed when the limit
+passes, so a notebook that loops forever costs its limit and no more. Cells run on after
+an error, so one broken exercise does not hide the others. The checks write their results
+to a file (``TUTORIAL_EXERCISE_REPORT``), which survives a crash or a kill; exercises that
+never reported get a line saying why (the cell error, or the time limit).
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import os
 import re
-import sys
 import tempfile
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
 
-from tutorial_lib.exercises import REPORT_ENV
-from tutorial_lib.exercises.catalogue import for_chapter
+from tutorial_lib.exercises import REPORT_ENV, for_chapter
 from tutorial_lib.exercises.checker import ERROR, NOT_IMPLEMENTED, PASSED
 from tutorial_lib.exercises.notebooks import CHECK_CALL, exercise_ids
-from tutorial_lib.processes import run_with_time_limit
+from tutorial_lib.runner import read_jsonl, run_notebook
 
 NOT_REACHED = "not reached"
-PROGRESS_ENV = "TUTORIAL_GRADING_PROGRESS"
 
 
 @dataclass
@@ -79,18 +74,6 @@ def expected_exercises(path: Path, nb: nbformat.NotebookNode) -> list[str]:
     return ids + [i for i in exercise_ids(nb) if i not in ids]
 
 
-def _read_jsonl(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue  # a line cut short by a kill
-    return out
-
-
 def _cell_of(nb: nbformat.NotebookNode, exercise: str) -> int | None:
     for index, cell in enumerate(nb.cells):
         if cell.cell_type == "code" and exercise in CHECK_CALL.findall(cell.source):
@@ -103,31 +86,25 @@ def grade_notebook(path: str | Path, timeout: float = 300.0, budget: str = "smok
     """Run one notebook with its checks recording, and grade it. Never raises for the
     notebook's own errors, loops or crashes."""
     path = Path(path).resolve()
-    start = time.monotonic()
     try:
         nb = nbformat.read(path, as_version=4)
     except Exception as err:  # noqa: BLE001 -- any unreadable file is one report line
         return NotebookGrade(str(path), f"could not read the notebook: {err}", 0.0)
     expected = expected_exercises(path, nb)
     with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
-        report, progress = Path(tmp) / "checks.jsonl", Path(tmp) / "cells.jsonl"
-        env = {**os.environ, REPORT_ENV: str(report), PROGRESS_ENV: str(progress),
-               "TUTORIAL_BUDGET": budget, "TUTORIAL_STATIC_WIDGETS": "1",
-               "MPLBACKEND": "Agg", "PYTHONUNBUFFERED": "1"}
-        command = [sys.executable, "-m", "tutorial_lib.exercises.run_notebook", str(path),
-                   str(timeout)]
-        finished = run_with_time_limit(command, timeout, env=env, cwd=path.parent,
-                                       merge_stderr=True)
-        checks, cells = _read_jsonl(report), _read_jsonl(progress)
-    seconds = time.monotonic() - start
-    errors = [c for c in cells if c.get("error")]
-    timed_out = finished.timed_out
+        report = Path(tmp) / "checks.jsonl"
+        env = {REPORT_ENV: str(report), "TUTORIAL_BUDGET": budget,
+               "TUTORIAL_STATIC_WIDGETS": "1", "MPLBACKEND": "Agg", "PYTHONUNBUFFERED": "1"}
+        run = run_notebook(path, timeout=timeout, cell_timeout=timeout, env=env,
+                           allow_errors=True)
+        checks = read_jsonl(report)
+    errors = [c for c in run.cells if c.error]
+    timed_out = run.timed_out
     if timed_out:
-        last = cells[-1]["cell"] + 1 if cells else 0
+        last = run.cells[-1].index + 1 if run.cells else 0
         status = f"timed out after {timeout:g} s (while running cell {last + 1})"
-    elif finished.returncode not in (0, None) and not cells:
-        tail = finished.stdout.strip().splitlines()[-1:] or ["no output"]
-        status = f"could not run: {tail[0]}"
+    elif run.error:  # the kernel could not start, or died
+        status = f"could not run: {run.error}" if not run.cells else f"stopped: {run.error}"
     else:
         status = f"errors in {len(errors)} cell(s)" if errors else "ran without errors"
     latest = {c["exercise"]: c for c in checks}  # the last check of each exercise counts
@@ -138,10 +115,10 @@ def grade_notebook(path: str | Path, timeout: float = 300.0, budget: str = "smok
             grades.append(ExerciseGrade(exercise, c["status"], c["message"]))
             continue
         cell = _cell_of(nb, exercise)
-        error = next((e for e in errors if e["cell"] == cell), None)
+        error = next((e.error for e in errors if e.index == cell), None)
         if error:
-            message = f"its cell ({cell + 1}) raised {error['error']}"
-            status_ = NOT_IMPLEMENTED if "NotImplementedError" in error["error"] else ERROR
+            message = f"its cell ({cell + 1}) raised {error}"
+            status_ = NOT_IMPLEMENTED if "NotImplementedError" in error else ERROR
         elif cell is None:
             message, status_ = "no check(...) call for this exercise in the notebook", \
                 NOT_REACHED
@@ -150,11 +127,11 @@ def grade_notebook(path: str | Path, timeout: float = 300.0, budget: str = "smok
                                f"cell {cell + 1}", NOT_REACHED
         else:
             first = errors[0] if errors else None
-            why = (f"; the first error was in cell {first['cell'] + 1}: {first['error']}"
+            why = (f"; the first error was in cell {first.index + 1}: {first.error}"
                    if first else "")
             message, status_ = f"the check in cell {cell + 1} never ran{why}", NOT_REACHED
         grades.append(ExerciseGrade(exercise, status_, message))
-    return NotebookGrade(str(path), status, round(seconds, 1), grades)
+    return NotebookGrade(str(path), status, run.seconds, grades)
 
 
 def find_notebooks(paths: list[str | Path]) -> list[Path]:

@@ -2,12 +2,12 @@
 
 A solution region in a code cell is marked by two comment lines::
 
-    def kl_normal_std(mu, log_var):
+    def kl_to_standard_normal(mu, log_var):
         # BEGIN SOLUTION
         return 0.5 * (mu.pow(2) + log_var.exp() - log_var - 1).sum(-1)
         # END SOLUTION
 
-    check("ch04.kl_normal_std", kl_normal_std)
+    check("ch04.kl_to_standard_normal", kl_to_standard_normal)
 
 In a markdown cell the markers are ``<!-- BEGIN SOLUTION -->`` and ``<!-- END SOLUTION -->``.
 The student version replaces each code region by ``raise NotImplementedError(...)`` (at the

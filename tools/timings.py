@@ -1,14 +1,15 @@
-"""``python -m tutorial_lib timings --budget NAME``: how long each notebook takes to run.
+"""How long each notebook takes to run: ``python tools/timings.py --budget NAME``.
 
-Every notebook is executed top to bottom, each in a fresh Python process that starts its own
-Jupyter kernel (as the book build does), with ``TUTORIAL_BUDGET`` set to the budget and
+Every notebook is executed top to bottom by the book's notebook runner
+(``tutorial_lib.runner``: a fresh process and Jupyter kernel, in the notebook's folder, as
+the book build runs it), with ``TUTORIAL_BUDGET`` set to the budget and
 ``TUTORIAL_STATIC_WIDGETS=1``: one at a time by default, or ``--jobs N`` at a time, each
 kernel then given the CPU's cores divided by N (or by the number of notebooks, if fewer)
 as its threads, as the book build (``scripts/book.sh``, two at a time) executes them, last
 chapter first. For each notebook it measures
 
-- **seconds**: wall-clock from starting the kernel to the end of the last cell (the time the
-  book build spends on that notebook);
+- **seconds**: wall-clock from starting the notebook's process and kernel to the end of
+  the last cell (the time the book build spends on that notebook);
 - **peak_mb**: the peak resident memory of the kernel process, in MB (10^6 bytes): the
   ``ru_maxrss`` the operating system records for the kernel once it has exited. It counts
   the kernel itself (and any process it started and waited for, whichever was largest),
@@ -23,20 +24,26 @@ A notebook's own target is checked only when it ran alone (``--jobs 1``): run si
 notebooks share the CPU, and only the total is checked. A notebook that fails or times out
 is reported as such in the table and the JSON (its ``error``); the command then exits with
 status 1.
+
+A tool for the book's authors, not part of the package: it finds the notebooks of the
+repository it lives in (``notebooks/*.ipynb``), whatever the current folder.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
-from tutorial_lib.processes import build_order, run_with_time_limit, threads_per_job
+from notebook_jobs import build_order, threads_per_job
+
+from tutorial_lib.runner import run_notebook
+
+ROOT = Path(__file__).resolve().parents[1]  # the repository this tool lives in
 
 # the book's targets on a 2-core CPU: seconds per notebook, seconds for all notebooks
 TARGETS: dict[str, tuple[float | None, float | None]] = {
@@ -44,14 +51,11 @@ TARGETS: dict[str, tuple[float | None, float | None]] = {
     "book": (300.0, 1800.0),
     "full": (None, None),  # GPU or Colab: no target
 }
-RESULT_PREFIX = "TIMINGS-RESULT "  # marks the runner's answer among whatever else it prints
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
-        "timings",
-        help="execute every notebook at a budget; a table of seconds and peak memory, "
-             "then one JSON line",
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python tools/timings.py",
         description=__doc__.split("\n\n", 1)[1].replace("``", "").replace("**", ""),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -65,17 +69,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--jobs", type=int, default=1,
                    help="notebooks run at a time, each kernel with the CPU cores divided by "
                         "JOBS as threads (default: 1; the book build runs 2)")
-    p.set_defaults(run=run)
+    return p
 
 
 def default_notebooks() -> list[Path]:
-    """``notebooks/*.ipynb`` under the current folder, else under this package's checkout."""
-    for root in (Path.cwd(), Path(__file__).resolve().parents[3]):
-        found = sorted((root / "notebooks").glob("*.ipynb"))
-        if found:
-            return found
-    raise ValueError("no notebooks/*.ipynb here; run from the repository root or name the "
-                     "notebooks to time")
+    """``notebooks/*.ipynb`` of the repository this tool lives in."""
+    found = sorted((ROOT / "notebooks").glob("*.ipynb"))
+    if not found:
+        raise ValueError(f"no notebooks in {ROOT / 'notebooks'}; name the notebooks to time")
+    return found
 
 
 def _display_path(path: Path) -> str:
@@ -92,62 +94,13 @@ def time_notebook(path: Path, budget: str, timeout: float,
 
     ``threads``: the kernel's thread variables, from :func:`threads_per_job` (None: leave
     them as they are)."""
-    env = dict(os.environ, TUTORIAL_BUDGET=budget, TUTORIAL_STATIC_WIDGETS="1",
-               **(threads or {}))
-    code = "from tutorial_lib.commands.timings import _runner; _runner()"
-    start = time.perf_counter()
-    # the runner stops itself at the time limit; the extra minute is for a runner that hangs
-    finished = run_with_time_limit([sys.executable, "-c", code, str(path.resolve()),
-                                    str(timeout)], timeout + 60, env=env)
-    if finished.timed_out:
-        return {"seconds": round(time.perf_counter() - start, 1), "peak_mb": None,
-                "ok": False, "error": f"timed out after {timeout:.0f} s"}
-    for line in reversed(finished.stdout.splitlines()):
-        if line.startswith(RESULT_PREFIX):
-            return json.loads(line[len(RESULT_PREFIX):])
-    tail = (finished.stderr.strip().splitlines() or ["no output"])[-1]
-    return {"seconds": round(time.perf_counter() - start, 1), "peak_mb": None, "ok": False,
-            "error": f"the runner exited with status {finished.returncode}: {tail}"}
-
-
-def _runner() -> None:
-    """In the fresh process: run the notebook (argv[1]) with nbclient; print the result."""
-    import nbclient
-    import nbformat
-    from nbclient.exceptions import CellExecutionError, CellTimeoutError
-
-    path, timeout = Path(sys.argv[1]), float(sys.argv[2])
-    nb = nbformat.read(path, as_version=4)
-    kernel = nb.metadata.get("kernelspec", {}).get("name", "python3")
-    client = nbclient.NotebookClient(nb, timeout=int(timeout), kernel_name=kernel,
-                                     resources={"metadata": {"path": str(path.parent)}})
-    result: dict[str, Any] = {"ok": True}
-    start = time.perf_counter()
-    try:
-        client.execute()  # starts the kernel, runs every cell, shuts the kernel down
-    except CellTimeoutError:
-        result = {"ok": False, "error": f"a cell ran longer than {timeout:.0f} s"}
-    except CellExecutionError as exc:
-        lines = [ln for ln in str(exc).splitlines() if ln.strip()]
-        result = {"ok": False, "error": lines[-1] if lines else type(exc).__name__}
-    except Exception as exc:  # the kernel died, could not start, ...
-        result = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
-    result["seconds"] = round(time.perf_counter() - start, 1)
-    result["peak_mb"] = _children_peak_mb()
-    print(RESULT_PREFIX + json.dumps(result), flush=True)
-
-
-def _children_peak_mb() -> float | None:
-    """Peak resident memory of the largest exited child process (the kernel), in MB."""
-    try:
-        import resource
-    except ImportError:  # Windows
-        return None
-    maxrss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    if maxrss <= 0:
-        return None
-    scale = 1 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB on Linux
-    return round(maxrss * scale / 1e6, 1)
+    run = run_notebook(path, timeout=timeout,
+                       env={"TUTORIAL_BUDGET": budget, "TUTORIAL_STATIC_WIDGETS": "1",
+                            **(threads or {})})
+    result: dict[str, Any] = {"seconds": run.seconds, "peak_mb": run.peak_mb, "ok": run.ok}
+    if not run.ok:
+        result["error"] = run.error
+    return result
 
 
 def _verdict(value: float | None, target: float | None) -> str:
@@ -194,6 +147,7 @@ def table(result: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Time the notebooks that ``args`` name; print the table and the JSON line."""
     paths = list(args.notebooks) or default_notebooks()
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
@@ -233,3 +187,16 @@ def run(args: argparse.Namespace) -> int:
     print(table(result))
     print(json.dumps(result, sort_keys=True))
     return 0 if ok else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return run(args)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

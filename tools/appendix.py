@@ -1,21 +1,28 @@
 """The appendix of all solutions, generated from the chapters and the notebooks.
 
+    python tools/appendix.py            # rewrite book/appendix_solutions.md
+    python tools/appendix.py --check    # only check that it is up to date
+
 The chapters keep each solution next to its exercise (behind a toggle); the notebooks
-keep the code exercises' solutions in marked regions. This module collects both into
+keep the code exercises' solutions in marked regions. This tool collects both into
 ``book/appendix_solutions.md``, so the two can never disagree: a test checks that the
-committed appendix equals :func:`render_appendix` of the committed sources.
+committed appendix equals :func:`render_appendix` of the committed sources. A tool for the
+book's authors, not part of the package.
 """
 
 from __future__ import annotations
 
+import argparse
 import re
+import sys
 from pathlib import Path
 
 import nbformat
 
-from tutorial_lib.exercises.catalogue import EXERCISES
+from tutorial_lib.exercises import EXERCISES
 from tutorial_lib.exercises.notebooks import solution_regions
 
+ROOT = Path(__file__).resolve().parents[1]  # the repository this tool lives in
 APPENDIX = Path("book") / "appendix_solutions.md"
 _FENCE = re.compile(r"^(?P<fence>:{3,})\{(?P<kind>exercise|solution)\}\s*(?P<arg>[^\n]*)\n"
                     r"(?P<body>.*?)^(?P=fence)[ \t]*$", re.M | re.S)
@@ -54,7 +61,7 @@ def _title(text: str) -> str:
     return ""
 
 
-def render_appendix(root: str | Path = ".") -> str:
+def render_appendix(root: str | Path = ROOT) -> str:
     """The text of the solutions appendix for the book at ``root``."""
     root = Path(root)
     out = [
@@ -67,7 +74,7 @@ def render_appendix(root: str | Path = ".") -> str:
         "notebook, and it says what, if anything, is wrong.",
         "",
         "This page is generated from the chapters and the notebooks by",
-        "`python -m tutorial_lib exercises appendix`; edit those, not this page.",
+        "`python tools/appendix.py`; edit those, not this page.",
         "",
     ]
     for chapter in sorted((root / "book").glob("ch[0-9][0-9]_*.md")):
@@ -92,3 +99,28 @@ def render_appendix(root: str | Path = ".") -> str:
                     f"{{doc}}`../notebooks/{chapter.stem}`:", "",
                     "```python", region.text, "```", ""]
     return "\n".join(out).rstrip("\n") + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python tools/appendix.py",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--root", type=Path, default=ROOT,
+                        help="the book's repository root (default: this tool's repository)")
+    parser.add_argument("--check", action="store_true",
+                        help="only check that the appendix is up to date")
+    args = parser.parse_args(argv)
+    target = args.root / APPENDIX
+    text = render_appendix(args.root)
+    if args.check:
+        if not target.exists() or target.read_text() != text:
+            print(f"{target} is out of date: run `python tools/appendix.py`")
+            return 1
+        print(f"{target} is up to date")
+        return 0
+    target.write_text(text)
+    print(f"wrote {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -6,47 +6,32 @@ one after another. On a CPU with few cores, two kernels with one thread each get
 more training steps than one kernel with two threads (about 1.6 times as many on this
 book's toy GAN step), so ``scripts/book.sh`` runs this first:
 
-    python scripts/execute_notebooks.py --cache _build/.jupyter_cache/book --jobs 2
+    python tools/execute_notebooks.py --cache _build/.jupyter_cache/book --jobs 2
 
-Each notebook that the cache lacks runs in a fresh process and kernel (the environment's
-``TUTORIAL_BUDGET`` and ``TUTORIAL_DEVICE`` apply; ``OMP_NUM_THREADS`` is the core count
-divided by ``--jobs``, or by the number of notebooks to run where that is smaller), from
-its own folder, as the build runs it. A notebook that fails is reported and left out of the
-cache: the build then executes it again and shows the error. Later chapters train longest,
-so the notebooks start in reverse order.
+Each notebook that the cache lacks runs with the book's notebook runner
+(``tutorial_lib.runner``: a fresh process and kernel, from the notebook's own folder, as the
+build runs it; the environment's ``TUTORIAL_BUDGET`` and ``TUTORIAL_DEVICE`` apply;
+``OMP_NUM_THREADS`` is the core count divided by ``--jobs``, or by the number of notebooks
+to run where that is smaller). The cache records each notebook's seconds, which the book's
+execution statistics page shows, and its kernel's peak memory. A notebook that fails is
+reported and left out of the cache: the build then executes it again and shows the error.
+Later chapters train longest, so the notebooks start in reverse order.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
-import tempfile
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
+from notebook_jobs import build_order, threads_per_job
 
-from tutorial_lib.processes import build_order, threads_per_job
+from tutorial_lib.runner import run_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _worker(source: str, target: str, timeout: int) -> None:
-    """In the fresh process: execute ``source`` as myst-nb does; write it to ``target``."""
-    from jupyter_cache.executors.utils import single_nb_execution
-
-    nb = nbformat.read(source, as_version=4)
-    result = single_nb_execution(nb, cwd=str(Path(source).parent), timeout=timeout,
-                                 allow_errors=False, meta_override=True)
-    if result.err is not None:
-        lines = [ln for ln in (result.exc_string or str(result.err)).splitlines() if ln.strip()]
-        print(lines[-1] if lines else type(result.err).__name__, file=sys.stderr)
-        sys.exit(1)
-    nbformat.write(nb, target)
 
 
 def main() -> int:
@@ -58,15 +43,11 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=2, help="notebooks at a time (default 2)")
     parser.add_argument("--timeout", type=int, default=None,
                         help="seconds per cell (default: execute.timeout of _config.yml)")
-    parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.timeout is None:  # the build's own limit, so that both stop a cell alike
         import yaml
 
         args.timeout = int(yaml.safe_load((ROOT / "_config.yml").read_text())["execute"]["timeout"])
-    if args.worker:
-        _worker(*args.worker, args.timeout)
-        return 0
     if args.cache is None:
         parser.error("--cache is required: the jupyter-cache folder the build reads")
     if args.jobs < 1:
@@ -88,29 +69,24 @@ def main() -> int:
             todo.append(path)
     print(f"==> executing {len(todo)} of {len(paths)} notebooks, {args.jobs} at a time "
           f"(the cache {args.cache} holds the others)", flush=True)
-    env = dict(os.environ, **threads_per_job(args.jobs, len(todo)))
+    env = threads_per_job(args.jobs, len(todo))
     lock, failed = threading.Lock(), []
 
     def execute(path: Path) -> None:
-        start = time.perf_counter()
-        with tempfile.TemporaryDirectory() as tmp:
-            target = Path(tmp) / path.name
-            proc = subprocess.run([sys.executable, __file__, "--timeout", str(args.timeout),
-                                   "--worker", str(path), str(target)],
-                                  env=env, capture_output=True, text=True)
-            seconds = time.perf_counter() - start
-            with lock:  # one writer at a time for the cache's database
-                if proc.returncode != 0:
-                    tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-                    failed.append(path.name)
-                    print(f"    {path.name}: FAILED after {seconds:.0f} s: {tail}", flush=True)
-                    return
-                record = cache.add_nb_to_project(str(path))
-                cache.cache_notebook_bundle(
-                    CacheBundleIn(nbformat.read(target, as_version=4), record.uri,
-                                  data={"execution_seconds": seconds}),
-                    check_validity=False, overwrite=True)
-                print(f"    {path.name}: {seconds:.0f} s", flush=True)
+        run = run_notebook(path, cell_timeout=args.timeout, env=env)
+        with lock:  # one writer at a time for the cache's database
+            if not run.ok:
+                failed.append(path.name)
+                print(f"    {path.name}: FAILED after {run.seconds:.0f} s: {run.error}",
+                      flush=True)
+                return
+            record = cache.add_nb_to_project(str(path))
+            cache.cache_notebook_bundle(
+                CacheBundleIn(run.notebook, record.uri,
+                              data={"execution_seconds": run.seconds,
+                                    "peak_mb": run.peak_mb}),
+                check_validity=False, overwrite=True)
+            print(f"    {path.name}: {run.seconds:.0f} s, peak {run.peak_mb} MB", flush=True)
 
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         list(pool.map(execute, build_order(todo)))
