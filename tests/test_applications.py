@@ -85,6 +85,7 @@ def test_holdout_split_and_compression_bits(digits: ImageDataset) -> None:
 
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["vae", "gan", "vae-gan", "aae"])
 def test_every_model_trains_for_a_time_budget_and_samples(name: str,
                                                           digits: ImageDataset) -> None:
@@ -111,6 +112,7 @@ def test_few_labels_draws_a_balanced_seeded_subset(digits: ImageDataset) -> None
 
 
 
+@pytest.mark.slow
 def test_augmentation_experiment_reports_every_arm(digits: ImageDataset) -> None:
     from tutorial_lib.applications.augmentation import (
         ARMS,

@@ -10,6 +10,7 @@ from tutorial_lib.bench import head_to_head as bench_compare
 from tutorial_lib.cli import main
 
 
+@pytest.mark.slow
 def test_bench_compare_prints_a_table_then_json_with_the_required_keys(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
 
@@ -31,6 +32,7 @@ def test_bench_compare_prints_a_table_then_json_with_the_required_keys(
         bench_compare.run_bench(["flow"], seeds=1, budget="smoke")
 
 
+@pytest.mark.slow
 def test_bench_mle_prints_a_table_then_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["bench", "mle", "--data", "ring8", "--budget", "smoke", "--seeds", "2",
                  "--device", "cpu"]) == 0
@@ -57,6 +59,7 @@ def test_bench_rejects_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None
 
 
 
+@pytest.mark.slow
 def test_bench_vae_prints_a_table_then_json_with_the_required_keys(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -75,6 +78,7 @@ def test_bench_vae_prints_a_table_then_json_with_the_required_keys(
 
 
 
+@pytest.mark.slow
 def test_bench_gan_prints_a_table_then_json_with_the_required_keys(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

@@ -42,7 +42,8 @@ REFRESH = re.compile(r'<meta http-equiv="refresh" content="0; ?url=([^"]+)"', re
 # TeX that MathJax never saw: $$, \begin{...}, \( \), \[ \], a $ before a command, a command
 RAW_TEX = re.compile(r"\$\$|\$\\|\\begin\{|\\end\{|\\[()\[\]]|\\[A-Za-z]{2,}")
 
-pytestmark = pytest.mark.skipif(not BUILT, reason="set TUTORIAL_BUILT_BOOK (scripts/test.sh)")
+pytestmark = [pytest.mark.slow,  # starts Chromium and opens every page
+              pytest.mark.skipif(not BUILT, reason="set TUTORIAL_BUILT_BOOK (scripts/test.sh)")]
 
 
 @dataclass

@@ -102,6 +102,7 @@ def test_every_reference_checkpoint_matches_the_manifest() -> None:
         assert torch.isfinite(x).all()
 
 
+@pytest.mark.slow
 def test_train_command_writes_a_verified_checkpoint(tmp_path, capsys) -> None:
     code = main(["train", "gan", "--data", "ring8", "--steps", "5", "--seed", "3",
                  "--name", "ring-test", "--out", str(tmp_path), "--device", "cpu"])

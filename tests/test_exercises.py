@@ -139,7 +139,8 @@ def _d_loss_summed(real_logits, fake_logits):
 
 # (exercise, a wrong implementation written by hand, words its message must contain)
 PROMISED = {
-    "flipped sign, KL": ("ch04.kl_to_standard_normal", lambda mu, lv: -_kl(mu, lv), "sign is flipped"),
+    "flipped sign, KL": ("ch04.kl_to_standard_normal", lambda mu, lv: -_kl(mu, lv),
+                         "sign is flipped"),
     "flipped sign, D loss": ("ch06.discriminator_loss",
                              lambda r, f: -_d_loss_summed(r, f) / len(r), "sign is flipped"),
     "missing 1/2, KL": ("ch04.kl_to_standard_normal", lambda mu, lv: _kl(mu, lv, half=1.0),
@@ -175,9 +176,11 @@ PROMISED = {
                          "normal distribution"),
     "per-pixel GP weight": ("ch08.gradient_penalty", _gp(torch.rand_like),
                             "one interpolation weight per pixel"),
-    "batch mean of a per-example KL": ("ch04.kl_to_standard_normal", lambda mu, lv: _kl(mu, lv).mean(),
+    "batch mean of a per-example KL": ("ch04.kl_to_standard_normal",
+                                       lambda mu, lv: _kl(mu, lv).mean(),
                                        "averaged over the batch"),
-    "batch sum of a per-example KL": ("ch04.kl_to_standard_normal", lambda mu, lv: _kl(mu, lv).sum(),
+    "batch sum of a per-example KL": ("ch04.kl_to_standard_normal",
+                                      lambda mu, lv: _kl(mu, lv).sum(),
                                       "summed over the batch"),
     "batch sum of a loss": ("ch06.discriminator_loss", _d_loss_summed,
                             "summed over the batch where the mean belongs"),

@@ -111,6 +111,7 @@ def test_spectral_norm_makes_the_top_singular_value_one() -> None:
 
 
 # ---------------------------------------------------------------- chapter 6's 1-D check
+@pytest.mark.slow
 def test_optimal_discriminator_and_the_jsd_identity() -> None:
     grid = torch.linspace(-12, 12, 8001, dtype=torch.float64)
     p = dist.Normal(torch.tensor(0.0, dtype=torch.float64), 1.0)
@@ -175,6 +176,7 @@ def test_every_gan_variant_runs_forward_and_backward(config: GANConfig) -> None:
         assert imgs.min() >= 0 and imgs.max() <= 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant", LOSSES)
 def test_each_loss_variant_trains_on_the_ring(variant: str) -> None:
     torch.manual_seed(0)
@@ -231,6 +233,7 @@ def test_the_discriminator_step_adds_its_penalty_and_reports_it(variant: str) ->
     assert any(not torch.equal(a, p) for a, p in zip(g_weights, g.parameters(), strict=True))
 
 
+@pytest.mark.slow
 def test_divergence_stops_with_a_message_and_restores_the_last_good_state() -> None:
     torch.manual_seed(0)
     config = GANConfig(data_shape=(2,), latent_dim=2, hidden=16, layers=1)
@@ -250,6 +253,7 @@ def test_divergence_stops_with_a_message_and_restores_the_last_good_state() -> N
     assert all(torch.isfinite(p).all() for p in d.parameters())
 
 
+@pytest.mark.slow
 def test_a_nan_gradient_with_a_finite_loss_restores_the_networks_and_keeps_the_run() -> None:
     config = GANConfig(data_shape=(2,), latent_dim=2, hidden=16, layers=1)
     train = GANTrainConfig(steps=10, batch_size=8, ema=0.9)
@@ -360,6 +364,7 @@ def test_cutout_blanks_one_square_and_diff_augment_checks_its_policy() -> None:
         diff_augment(torch.rand(8, 2), "translation")
 
 
+@pytest.mark.slow
 def test_training_with_diffaugment_runs_on_images() -> None:
     config = GANConfig(data_shape=(1, 8, 8), latent_dim=4, hidden=8)
     g, d = make_generator(config), make_discriminator(config)
@@ -381,6 +386,7 @@ def test_toy_recipe_book_steps_replaces_the_variants_steps_at_every_budget():
         recipes.toy_recipe("r1", "book", book_steps=0)
 
 
+@pytest.mark.slow
 def test_gan_time_budget_stops_training_with_the_learning_rate_decayed() -> None:
     from tutorial_lib.gan import (
         GANConfig,
@@ -400,6 +406,7 @@ def test_gan_time_budget_stops_training_with_the_learning_rate_decayed() -> None
     assert 1 <= len(run.history["step"]) == len(seen) < 10**9
 
 
+@pytest.mark.slow
 def test_learning_rates_decay_linearly_to_zero(tiny_gan: GANConfig) -> None:
     from tutorial_lib.gan.train import learning_rate_factor
 
@@ -452,6 +459,7 @@ def test_slerp_keeps_the_norm_and_hits_both_endpoints() -> None:
 
 
 
+@pytest.mark.slow
 def test_the_generator_average_is_the_warmed_up_exponential_average(tiny_gan: GANConfig) -> None:
     from tutorial_lib.gan.train import ema_decay
 

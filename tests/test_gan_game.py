@@ -12,6 +12,7 @@ from tutorial_lib.gan.game import SurfaceRecorder, plot_game_state
 from tutorial_lib.gan.models import make_discriminator
 
 
+@pytest.mark.slow
 def test_surface_recorder_and_game_plot(tiny_gan: GANConfig) -> None:
     matplotlib.use("Agg")
     torch.manual_seed(0)
@@ -37,6 +38,7 @@ def test_surface_recorder_and_game_plot(tiny_gan: GANConfig) -> None:
 
 
 
+@pytest.mark.slow
 def test_game_scrubber_static_and_live(tiny_gan: GANConfig, monkeypatch) -> None:
     matplotlib.use("Agg")
     from tutorial_lib import widgets

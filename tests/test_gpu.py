@@ -106,6 +106,7 @@ def test_hybrids_and_classifier_forward_backward(device: torch.device) -> None:
     assert _grads_finite(clf)
 
 
+@pytest.mark.slow
 def test_short_training_runs_of_each_family(device: torch.device) -> None:
     x = torch.bernoulli(torch.full((64, 1, 8, 8), 0.3))
     vae = VAE(VAEConfig(image_shape=(1, 8, 8), latent_dim=2, hidden=(16,)))

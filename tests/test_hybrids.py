@@ -97,6 +97,7 @@ def test_aae_regularization_phase_moves_the_encoder_only() -> None:
     assert model.encode(x).shape == (16, 2)
 
 
+@pytest.mark.slow
 def test_aae_pulls_its_codes_towards_the_prior(digits: ImageDataset) -> None:
     """Trained briefly, the aggregate posterior of the AAE is much closer to N(0, I) (in
     mean and spread) than the codes of the same autoencoder trained without the
@@ -157,6 +158,7 @@ class _Toy(nn.Module):
         return {"loss": float("nan") if self.calls == self.bad_step else float(self.w.detach())}
 
 
+@pytest.mark.slow
 def test_train_hybrid_stops_on_nan_and_restores_the_last_good_step() -> None:
     model = _Toy(bad_step=4)
     with pytest.raises(TrainingDiverged, match="restored to their state after step 3") as info:
@@ -166,6 +168,7 @@ def test_train_hybrid_stops_on_nan_and_restores_the_last_good_step() -> None:
     assert info.value.history["loss"] == [1.0, 2.0, 3.0]
 
 
+@pytest.mark.slow
 def test_train_hybrid_respects_steps_and_the_time_budget() -> None:
     history = train_hybrid(_Toy(0), torch.rand(10, *SHAPE), HybridTrainConfig(steps=7),
                            device="cpu", progress=False)

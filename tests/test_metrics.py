@@ -208,6 +208,7 @@ def test_classifier_shapes(shape) -> None:
         model(torch.rand(2, *shape) * 255)
 
 
+@pytest.mark.slow
 def test_classifier_learns_and_round_trips_through_a_verified_checkpoint(tmp_path) -> None:
     from sklearn.datasets import load_digits
 
@@ -260,6 +261,7 @@ def test_digit_scores_of_held_out_digits_are_the_reference_line() -> None:
     assert narrow.fid > 5 * real.fid and narrow.kid > 5 * narrow.kid_stderr
 
 
+@pytest.mark.slow
 def test_train_classifier_command_writes_a_verified_checkpoint(tmp_path, capsys) -> None:
     assert main(["train", "classifier", "--data", "digits", "--epochs", "1", "--name", "c",
                  "--out", str(tmp_path), "--device", "cpu"]) == 0

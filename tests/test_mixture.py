@@ -26,6 +26,7 @@ def test_log_prob_matches_a_hand_computed_mixture() -> None:
         torch.testing.assert_close(model.log_prob(x), expected)
 
 
+@pytest.mark.slow
 def test_single_gaussian_mle_is_the_sample_mean_and_covariance() -> None:
     """For K = 1 the maximizer of the likelihood is known in closed form."""
     g = torch.Generator().manual_seed(0)
@@ -44,6 +45,7 @@ def test_single_gaussian_mle_is_the_sample_mean_and_covariance() -> None:
         assert abs(float(model.log_prob(x).mean() - exact)) < 1e-4
 
 
+@pytest.mark.slow
 def test_fitting_the_ring_reaches_the_true_density() -> None:
     target = ring8()
     x_train, x_test = target.sample(3000, seed=0), target.sample(2000, seed=1)
@@ -57,6 +59,7 @@ def test_fitting_the_ring_reaches_the_true_density() -> None:
     assert all(isinstance(v, float) for v in history["log_likelihood"])
 
 
+@pytest.mark.slow
 def test_too_few_components_leave_a_large_kl() -> None:
     target = ring8()
     x = target.sample(2000, seed=0)
@@ -87,6 +90,7 @@ def test_bad_inputs_are_reported() -> None:
         GaussianMixture(0)
 
 
+@pytest.mark.slow
 def test_a_nan_gradient_stops_the_fit_with_the_last_good_parameters() -> None:
     x = ring8().sample(64, seed=0)
     torch.manual_seed(0)

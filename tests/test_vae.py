@@ -241,6 +241,7 @@ def test_free_bits_and_beta_enter_the_loss_as_defined() -> None:
     torch.testing.assert_close(plain.loss, -plain.elbo.mean())
 
 
+@pytest.mark.slow
 def test_training_improves_the_elbo_and_keeps_a_float_history() -> None:
     digits = load_images("digits", "book")
     torch.manual_seed(0)
@@ -253,6 +254,7 @@ def test_training_improves_the_elbo_and_keeps_a_float_history() -> None:
     assert all(isinstance(v, float) for v in history["train_elbo"])
 
 
+@pytest.mark.slow
 def test_divergence_stops_with_a_clear_message_and_keeps_the_last_good_state() -> None:
     digits = load_images("digits", "book")
     torch.manual_seed(0)
