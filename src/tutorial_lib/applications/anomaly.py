@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from sklearn.metrics import roc_auc_score
+from sklearn.metrics import roc_curve as _roc_curve
 
 from tutorial_lib.data.images import ImageDataset, binarize
 from tutorial_lib.vae.models import VAE
@@ -106,7 +108,6 @@ def roc_auc(scores: torch.Tensor, is_anomaly: torch.Tensor) -> float:
     Equals P(score of a random anomaly > score of a random normal image), ties counted
     one half.
     """
-    from sklearn.metrics import roc_auc_score
 
     s, truth = _check_scores(scores, is_anomaly)
     return float(roc_auc_score(truth, s))
@@ -115,7 +116,6 @@ def roc_auc(scores: torch.Tensor, is_anomaly: torch.Tensor) -> float:
 def roc_curve(scores: torch.Tensor, is_anomaly: torch.Tensor
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(false-positive rates, true-positive rates, thresholds), from scikit-learn."""
-    from sklearn.metrics import roc_curve as _roc_curve
 
     s, truth = _check_scores(scores, is_anomaly)
     return _roc_curve(truth, s)

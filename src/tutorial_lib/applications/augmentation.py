@@ -24,6 +24,16 @@ import torch
 from tqdm.auto import tqdm
 
 from tutorial_lib.data.images import ImageDataset
+from tutorial_lib.metrics.classifier import (
+    ClassifierConfig,
+    ClassifierTrainConfig,
+    DigitClassifier,
+    accuracy,
+    train_classifier,
+)
+from tutorial_lib.vae.models import VAE, VAEConfig
+from tutorial_lib.vae.sampling import sample_images
+from tutorial_lib.vae.train import VAETrainConfig, train_vae
 
 ARMS = ("real", "real + shifts", "real + generated", "real + generated + shifts")
 
@@ -58,8 +68,6 @@ def few_labels(data: ImageDataset, per_class: int, seed: int
 def train_conditional_generator(x: torch.Tensor, y: torch.Tensor, epochs: int, seed: int,
                                 device: Any = None, num_classes: int = 10):
     """A conditional conv VAE trained on (x, y) alone; returns it in eval mode."""
-    from tutorial_lib.vae.models import VAE, VAEConfig
-    from tutorial_lib.vae.train import VAETrainConfig, train_vae
 
     torch.manual_seed(seed)
     model = VAE(VAEConfig(image_shape=tuple(x.shape[1:]), arch="conv", hidden=(256,),
@@ -73,7 +81,6 @@ def train_conditional_generator(x: torch.Tensor, y: torch.Tensor, epochs: int, s
 def generate(model, per_class: int, seed: int, num_classes: int = 10
              ) -> tuple[torch.Tensor, torch.Tensor]:
     """``per_class`` decoder means for each class: images (K * per_class, C, H, W), labels."""
-    from tutorial_lib.vae.sampling import sample_images
 
     y = torch.arange(num_classes).repeat_interleave(per_class)
     gen = torch.Generator().manual_seed(seed)
@@ -83,13 +90,6 @@ def generate(model, per_class: int, seed: int, num_classes: int = 10
 def train_and_test(x: torch.Tensor, y: torch.Tensor, data: ImageDataset, shift: int,
                    settings: AugmentationSettings, seed: int, device: Any = None) -> float:
     """Test accuracy of a digit classifier trained on (x, y) for ``classifier_steps``."""
-    from tutorial_lib.metrics.classifier import (
-        ClassifierConfig,
-        ClassifierTrainConfig,
-        DigitClassifier,
-        accuracy,
-        train_classifier,
-    )
 
     torch.manual_seed(seed)
     model = DigitClassifier(ClassifierConfig(image_shape=data.image_shape))

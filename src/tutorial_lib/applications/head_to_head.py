@@ -17,7 +17,27 @@ from typing import Any
 import torch
 from torch import nn
 
-from tutorial_lib.data.images import ImageDataset
+from tutorial_lib.data.images import ImageDataset, binarize, train_validation_split
+from tutorial_lib.device import get_device
+from tutorial_lib.gan import recipes
+from tutorial_lib.gan.models import DCGANDiscriminator, DCGANGenerator, to_model_space
+from tutorial_lib.gan.train import train_gan
+from tutorial_lib.hybrids import (
+    AAE,
+    VAEGAN,
+    AAEConfig,
+    HybridTrainConfig,
+    VAEGANConfig,
+    train_hybrid,
+)
+from tutorial_lib.metrics.evaluate import digit_scores
+from tutorial_lib.seeding import set_seed
+from tutorial_lib.training import TrainingDiverged
+from tutorial_lib.vae.models import VAE, VAEConfig
+from tutorial_lib.vae.objectives import estimate_log_likelihood
+from tutorial_lib.vae.recipes import REFERENCE, likelihood_for
+from tutorial_lib.vae.sampling import sample_images
+from tutorial_lib.vae.train import VAETrainConfig, train_vae
 
 MODELS = ("vae", "gan", "vae-gan", "aae")
 DESCRIPTIONS = {
@@ -45,7 +65,6 @@ class Trained:
 
 
 def _vae_sampler(vae) -> Callable[[int, torch.Generator], torch.Tensor]:
-    from tutorial_lib.vae.sampling import sample_images
 
     return lambda n, gen: sample_images(vae, n, generator=gen)
 
@@ -59,8 +78,6 @@ def train_for(name: str, data: ImageDataset, seconds: float, seed: int = 0,
     when the wall-clock budget is spent; a model that diverges keeps its last good state
     and reports the error in ``diverged``.
     """
-    from tutorial_lib.device import get_device
-    from tutorial_lib.seeding import set_seed
 
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; expected one of {', '.join(MODELS)}")
@@ -77,11 +94,6 @@ def train_for(name: str, data: ImageDataset, seconds: float, seed: int = 0,
 
 
 def _train_vae(data, seconds, seed, device, progress, start) -> Trained:
-    from tutorial_lib.data.images import train_validation_split
-    from tutorial_lib.training import TrainingDiverged
-    from tutorial_lib.vae.models import VAE, VAEConfig
-    from tutorial_lib.vae.recipes import REFERENCE, likelihood_for
-    from tutorial_lib.vae.train import VAETrainConfig, train_vae
 
     recipe = REFERENCE.get(data.name, REFERENCE["mnist5k"])
     n_val = max(1, len(data.x_train) // 8)
@@ -100,10 +112,6 @@ def _train_vae(data, seconds, seed, device, progress, start) -> Trained:
 
 
 def _train_gan(data, seconds, seed, device, progress, start, budget) -> Trained:
-    from tutorial_lib.gan import recipes
-    from tutorial_lib.gan.models import DCGANDiscriminator, DCGANGenerator, to_model_space
-    from tutorial_lib.gan.train import train_gan
-    from tutorial_lib.training import TrainingDiverged
 
     model_config, train_config = recipes.image_recipe(data.image_shape, budget, seed=seed)
     train_config = replace(train_config, steps=STEPS_CAP, max_seconds=seconds)
@@ -133,15 +141,6 @@ def _train_gan(data, seconds, seed, device, progress, start, budget) -> Trained:
 
 
 def _train_hybrid(name, data, seconds, seed, device, progress, start) -> Trained:
-    from tutorial_lib.hybrids import (
-        AAE,
-        VAEGAN,
-        AAEConfig,
-        HybridTrainConfig,
-        VAEGANConfig,
-        train_hybrid,
-    )
-    from tutorial_lib.training import TrainingDiverged
 
     model: nn.Module = (VAEGAN(VAEGANConfig(image_shape=data.image_shape)) if name == "vae-gan"
                         else AAE(AAEConfig(image_shape=data.image_shape)))
@@ -169,9 +168,6 @@ def score(trained: Trained, data: ImageDataset, classifier: nn.Module, *, n_samp
     Returns plain floats: fid, kid, kid_stderr, precision, recall, class_tv,
     classes_present, nll (None where undefined), seconds, steps, diverged.
     """
-    from tutorial_lib.data.images import binarize
-    from tutorial_lib.metrics.evaluate import digit_scores
-    from tutorial_lib.vae.objectives import estimate_log_likelihood
 
     images = trained.sample(n_samples, torch.Generator().manual_seed(20_000 + seed))
     scores = digit_scores(images, data.x_train, classifier, seed=seed).as_dict()

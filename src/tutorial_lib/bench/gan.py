@@ -14,8 +14,18 @@ import time
 from typing import Any
 
 import numpy as np
+import torch
 
 from tutorial_lib.bench.jobs import Target, run_jobs
+from tutorial_lib.budget import get_budget
+from tutorial_lib.data.toy import toy_distribution
+from tutorial_lib.device import get_device
+from tutorial_lib.gan import recipes
+from tutorial_lib.gan.models import MLPDiscriminator, MLPGenerator
+from tutorial_lib.gan.toy_metrics import mode_coverage
+from tutorial_lib.gan.train import train_gan
+from tutorial_lib.seeding import set_seed
+from tutorial_lib.training import TrainingDiverged
 
 TOY_SETS = ("ring8", "grid25")
 EVAL_SAMPLES = 2500  # as in the mode-collapse literature
@@ -25,16 +35,7 @@ def train_and_measure(variant: str, data: str, seed: int, budget: str | None = N
                       device: str | None = None, threads: int | None = None,
                       ) -> dict[str, Any]:
     """Train one variant on one mixture with one seed; modes captured and quality."""
-    import torch
 
-    from tutorial_lib.data.toy import toy_distribution
-    from tutorial_lib.device import get_device
-    from tutorial_lib.gan import recipes
-    from tutorial_lib.gan.models import MLPDiscriminator, MLPGenerator
-    from tutorial_lib.gan.toy_metrics import mode_coverage
-    from tutorial_lib.gan.train import train_gan
-    from tutorial_lib.seeding import set_seed
-    from tutorial_lib.training import TrainingDiverged
 
     if threads:
         torch.set_num_threads(threads)
@@ -79,11 +80,7 @@ def run_bench(variants: list[str] | None = None, data: list[str] | None = None,
               seeds: int = 5, budget: str | None = None, device: str | None = None,
               workers: int = 1) -> dict[str, Any]:
     """Train every (variant, data set, seed); return the summary per variant and data set."""
-    import torch
 
-    from tutorial_lib.budget import get_budget
-    from tutorial_lib.device import get_device
-    from tutorial_lib.gan import recipes
 
     variants = list(variants or recipes.TOY_VARIANTS)
     for v in variants:

@@ -12,14 +12,34 @@ ELBO; its ROC AUC for telling 9s from the rest.
 from __future__ import annotations
 
 import argparse
+import shlex
+import sys
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
+import torch
 
-from tutorial_lib.applications.head_to_head import DESCRIPTIONS, LIKELIHOOD, MODELS
+from tutorial_lib.applications.anomaly import (
+    anomaly_scores,
+    complexity_corrected_scores,
+    holdout_class_split,
+    roc_auc,
+)
+from tutorial_lib.applications.head_to_head import (
+    DESCRIPTIONS,
+    LIKELIHOOD,
+    MODELS,
+    score,
+    train_for,
+)
 from tutorial_lib.bench.jobs import Target, run_jobs
+from tutorial_lib.budget import get_budget
+from tutorial_lib.data.images import ImageDataset, load_images
+from tutorial_lib.device import get_device
+from tutorial_lib.metrics.classifier import load_classifier
+from tutorial_lib.metrics.evaluate import digit_scores
 
 
 @dataclass(frozen=True)
@@ -38,7 +58,6 @@ def settings_for(budget_name: str) -> CompareSettings:
 
 
 def _data(budget_name: str):
-    from tutorial_lib.data.images import load_images
 
     smoke = budget_name == "smoke"
     return load_images("mnist5k", budget_name, max_train=600 if smoke else None,
@@ -48,10 +67,7 @@ def _data(budget_name: str):
 def run_one(model: str, seed: int, budget_name: str, settings: CompareSettings,
             device: str | None = None, threads: int | None = None) -> dict[str, Any]:
     """Train and score one (model, seed); ``model == "anomaly"`` runs the detector."""
-    import torch
 
-    from tutorial_lib.applications.head_to_head import score, train_for
-    from tutorial_lib.metrics.classifier import load_classifier
 
     if threads:
         torch.set_num_threads(threads)
@@ -67,14 +83,6 @@ def run_one(model: str, seed: int, budget_name: str, settings: CompareSettings,
 
 def _anomaly(data, seed: int, settings: CompareSettings, device: str | None
              ) -> dict[str, Any]:
-    from tutorial_lib.applications.anomaly import (
-        anomaly_scores,
-        complexity_corrected_scores,
-        holdout_class_split,
-        roc_auc,
-    )
-    from tutorial_lib.applications.head_to_head import train_for
-    from tutorial_lib.data.images import ImageDataset
 
     split = holdout_class_split(data, anomaly_class=9)
     normal = ImageDataset(data.name, split.x_train, split.y_train, data.x_test, data.y_test)
@@ -88,10 +96,7 @@ def _anomaly(data, seed: int, settings: CompareSettings, device: str | None
 
 def _real_line(budget_name: str, n_samples: int) -> dict[str, float]:
     """Held-out test digits scored against the training digits: what "perfect" scores."""
-    import torch
 
-    from tutorial_lib.metrics.classifier import load_classifier
-    from tutorial_lib.metrics.evaluate import digit_scores
 
     data = _data(budget_name)
     n = min(n_samples, len(data.x_test))
@@ -107,10 +112,7 @@ def run_bench(models: list[str] | None = None, seeds: int = 3, budget: str | Non
               device: str | None = None, workers: int = 1, anomaly: bool = True
               ) -> dict[str, Any]:
     """Every (model, seed), the real line and the anomaly detector; the summary table."""
-    import torch
 
-    from tutorial_lib.budget import get_budget
-    from tutorial_lib.device import get_device
 
     models = list(models or MODELS)
     for m in models:
@@ -159,8 +161,6 @@ def run_bench(models: list[str] | None = None, seeds: int = 3, budget: str | Non
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    import shlex
-    import sys
 
     models = args.models.split(",") if args.models else None
     result = run_bench(models, seeds=args.seeds, budget=args.budget, device=args.device,

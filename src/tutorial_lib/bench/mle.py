@@ -13,8 +13,15 @@ import time
 from typing import Any
 
 import numpy as np
+import torch
+from tqdm.auto import tqdm
 
 from tutorial_lib.bench.jobs import Target
+from tutorial_lib.budget import get_budget
+from tutorial_lib.data.toy import toy_distribution
+from tutorial_lib.device import get_device
+from tutorial_lib.probability.mixture import GaussianMixture, fit_mle
+from tutorial_lib.seeding import set_seed
 
 
 def mixture_sizes(n_modes: int, budget_name: str) -> list[int]:
@@ -38,14 +45,7 @@ def sweep(
     one row per K: held-out log-likelihood and KL(p_data || p_theta) (mean, spread), and
     seconds per fit. Also under ``models``: the fitted model of seed 0 for each K.
     """
-    import torch
-    from tqdm.auto import tqdm
 
-    from tutorial_lib.budget import get_budget
-    from tutorial_lib.data.toy import toy_distribution
-    from tutorial_lib.device import get_device
-    from tutorial_lib.probability.mixture import GaussianMixture, fit_mle
-    from tutorial_lib.seeding import set_seed
 
     budget = get_budget(budget)
     device = get_device() if device is None else torch.device(device)

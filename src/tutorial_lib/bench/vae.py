@@ -13,9 +13,17 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
+import torch
 
 from tutorial_lib.bench.jobs import Target
+from tutorial_lib.budget import get_budget
+from tutorial_lib.data.images import binarize, load_images, train_validation_split
+from tutorial_lib.device import get_device
+from tutorial_lib.seeding import set_seed
+from tutorial_lib.vae.models import VAE, VAEConfig
+from tutorial_lib.vae.objectives import estimate_log_likelihood, evaluate_elbo
 from tutorial_lib.vae.recipes import PLAIN, REFERENCE, Recipe, likelihood_for
+from tutorial_lib.vae.train import VAETrainConfig, train_vae
 
 
 @dataclass(frozen=True)
@@ -37,13 +45,7 @@ def settings_for(budget_name: str, data: str) -> BenchSettings:
 def train_and_evaluate(recipe: Recipe, data: Any, settings: BenchSettings, seed: int,
                        device: Any, progress: bool = False) -> dict[str, Any]:
     """Train one recipe with one seed; return its figures (positive nats per image)."""
-    import torch
 
-    from tutorial_lib.data.images import binarize, train_validation_split
-    from tutorial_lib.seeding import set_seed
-    from tutorial_lib.vae.models import VAE, VAEConfig
-    from tutorial_lib.vae.objectives import estimate_log_likelihood, evaluate_elbo
-    from tutorial_lib.vae.train import VAETrainConfig, train_vae
 
     x_tr, y_tr, x_val, y_val = train_validation_split(data.x_train, data.y_train,
                                                       settings.n_val, seed=seed)
@@ -72,11 +74,7 @@ def train_and_evaluate(recipe: Recipe, data: Any, settings: BenchSettings, seed:
 def run_comparison(data_name: str, budget: Any = None, seeds: int = 1, device: Any = None,
                    progress: bool = False, seconds: float | None = None) -> dict[str, Any]:
     """Train the plain and the reference VAE with ``seeds`` seeds each; return the figures."""
-    import torch
 
-    from tutorial_lib.budget import get_budget
-    from tutorial_lib.data.images import load_images
-    from tutorial_lib.device import get_device
 
     budget = get_budget(budget)
     device = get_device() if device is None else torch.device(device)

@@ -15,6 +15,7 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from tutorial_lib.budget import Budget, get_budget
+from tutorial_lib.device import get_device
 from tutorial_lib.validation import check_images, check_positive_int
 
 EMBEDDED = ("mnist5k", "digits")
@@ -254,7 +255,6 @@ def make_loader(
             (see :func:`binarize`).
         device: where batches go; None chooses with :func:`tutorial_lib.get_device`.
     """
-    from tutorial_lib.device import get_device
 
     check_images(x, "x")
     check_positive_int(batch_size, "batch_size")

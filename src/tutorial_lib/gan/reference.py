@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from tutorial_lib.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
+from tutorial_lib.device import get_device
 from tutorial_lib.gan.models import GANConfig, Generator, make_generator
 
 GENERATOR = "gan.Generator"  # the manifest's model: any Generator, rebuilt by make_generator
@@ -44,7 +45,6 @@ def load_generator(name: str, directory: str | Path | None = None,
                    device: torch.device | str | None = None) -> Generator:
     """Rebuild a generator from a verified checkpoint (default folder: the book's
     reference checkpoints), in eval mode, on ``device`` (default: :func:`get_device`)."""
-    from tutorial_lib.device import get_device
 
     tensors, entry = load_checkpoint(name, directory)
     if entry.model != GENERATOR:

@@ -12,7 +12,6 @@ finite (or a loss explodes), restoring the state after the last good step.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
 
 import torch
 from torch import nn
@@ -33,17 +32,6 @@ class HybridTrainConfig:
     betas: tuple[float, float] = (0.5, 0.999)  # beta1 = 0.5 as in DCGAN
     explode: float = 1e7  # |loss| above this counts as divergence
     seed: int = 0
-
-
-class HybridModel(Protocol):
-    """What :func:`train_hybrid` needs from a model."""
-
-    def make_optimizers(self, config: HybridTrainConfig) -> dict[str, torch.optim.Optimizer]:
-        ...
-
-    def train_step(self, x: torch.Tensor, x_binary: torch.Tensor,
-                   optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, float]:
-        ...
 
 
 def train_hybrid(

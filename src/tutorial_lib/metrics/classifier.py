@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from tutorial_lib.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
 from tutorial_lib.data.images import random_shift
 from tutorial_lib.device import get_device
 from tutorial_lib.training import DivergenceGuard, ProgressBar, record
@@ -170,7 +171,6 @@ def accuracy(model: DigitClassifier, x: torch.Tensor, y: torch.Tensor) -> float:
 
 def save_classifier(model: DigitClassifier, directory, name: str, **entry):
     """Save as a verified checkpoint; ``entry`` gives command, data, steps, seed, metrics."""
-    from tutorial_lib.checkpoints import save_checkpoint
 
     config = asdict(model.config)
     config["image_shape"] = list(model.config.image_shape)
@@ -182,8 +182,6 @@ def load_classifier(name: str = "lenet-mnist5k", directory=None,
                     device: torch.device | str | None = None) -> DigitClassifier:
     """Load a verified classifier checkpoint (default: the book's, trained on mnist5k),
     in eval mode."""
-    from tutorial_lib.checkpoints import CheckpointError, load_checkpoint
-    from tutorial_lib.device import get_device
 
     tensors, entry = load_checkpoint(name, directory)
     if entry.model != CLASSIFIER:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 
@@ -174,7 +174,3 @@ def _epoch(model: VAE, opt: torch.optim.Optimizer, loader: DeviceLoader, beta: f
         n += len(xb)
     return {name: total / n for name, total in sums.items()}
 
-
-def config_dict(config: VAETrainConfig) -> dict:
-    """The config as a plain dict (for benchmark JSON)."""
-    return asdict(config)
