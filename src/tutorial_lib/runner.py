@@ -39,6 +39,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -107,7 +108,8 @@ def run_notebook(path: str | Path, *, timeout: float | None = None,
                  cell_timeout: float | None = None, env: Mapping[str, str] | None = None,
                  allow_errors: bool = False, folder: str | Path | None = None,
                  scrub_env: bool = False, limits: Limits | None = None,
-                 extra_cells: Sequence[str] = ()) -> NotebookRun:
+                 extra_cells: Sequence[str] = (), cancel: threading.Event | None = None,
+                 notebook: nbformat.NotebookNode | None = None) -> NotebookRun:
     """Execute the notebook at ``path`` in a fresh process and kernel; never modify the file.
 
     ``timeout``: seconds the whole run may take before its process tree (kernel included)
@@ -120,6 +122,10 @@ def run_notebook(path: str | Path, *, timeout: float | None = None,
     (default: the notebook's own); every process still working inside it when the run
     ends is killed. ``limits``: the kernel's :class:`Limits`. ``extra_cells``: code cells
     run after the notebook's (their outputs are in :attr:`NotebookRun.notebook`).
+    ``cancel``: an event that, once set, stops the run as the time limit would (its error
+    is then "cancelled"). ``notebook``: the cells to run, in place of the file's (``path``
+    then names the run and, without ``folder``, its folder): the child gets them through a
+    pipe, so that nothing another process writes meanwhile can change what runs.
     """
     path = Path(path).resolve()
     if not path.is_file():
@@ -143,17 +149,22 @@ def run_notebook(path: str | Path, *, timeout: float | None = None,
                      "JUPYTER_RUNTIME_DIR": str(work / "runtime")}
         # this file as a script, isolated (-I: its folder not on sys.path), so that the
         # child loads nbclient and not the package (torch)
-        command = [sys.executable, "-I", str(Path(__file__).resolve()), str(path), str(work),
+        command = [sys.executable, "-I", str(Path(__file__).resolve()), str(work),
                    str(cell_timeout or 0), "1" if allow_errors else "0", str(cwd)]
-        job = {"extra_cells": list(extra_cells), "limits": asdict(limits or Limits())}
+        source = nbformat.writes(notebook) if notebook is not None else path.read_text(
+            encoding="utf-8")
+        job = {"notebook": source, "extra_cells": list(extra_cells),
+               "limits": asdict(limits or Limits())}
         start = time.perf_counter()
         try:
-            returncode = _run_with_time_limit(command, timeout, child_env, work, job)
+            returncode = _run_with_time_limit(command, timeout, child_env, work, job, cancel)
         finally:
             sweep(run_id, private)
         seconds = round(time.perf_counter() - start, 1)
         cells = tuple(CellRun(c["cell"], c.get("error")) for c in read_jsonl(work / _CELLS))
         if returncode is None:
+            if cancel is not None and cancel.is_set():
+                return NotebookRun(path, seconds, None, None, cells, "cancelled", False)
             return NotebookRun(path, seconds, None, None, cells,
                                f"timed out after {timeout:g} s", True)
         if not (work / _RESULT).is_file():
@@ -178,10 +189,12 @@ def _scrubbed(folder: Path) -> dict[str, str]:
 
 
 def _run_with_time_limit(command: list[str], timeout: float | None, env: dict[str, str],
-                         work: Path, job: dict) -> int | None:
+                         work: Path, job: dict, cancel: threading.Event | None
+                         ) -> int | None:
     """Run the child ``command`` in a session of its own, ``job`` (JSON) on its stdin, its
-    output into ``work``; after ``timeout`` s ask it to kill its tree (SIGUSR1), then kill
-    its process group and its kernel's. The exit status, None if killed.
+    output into ``work``; after ``timeout`` s, or once ``cancel`` is set, ask it to kill its
+    tree (SIGUSR1), then kill its process group and its kernel's. The exit status, None if
+    killed.
 
     The output goes to a file, not a pipe: a process the notebook started and that
     escaped the kill could hold a pipe open, and reading it would wait for that process."""
@@ -193,24 +206,42 @@ def _run_with_time_limit(command: list[str], timeout: float | None, env: dict[st
             proc.stdin.close()
         except BrokenPipeError:  # the child died at once; its output says why
             pass
-        try:
-            return proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.send_signal(signal.SIGUSR1)  # the child kills its descendants, then exits
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while cancel is None or not cancel.is_set():
+            step = 0.2 if deadline is None else min(0.2, deadline - time.monotonic())
+            if step <= 0:
+                break
             try:
-                proc.wait(timeout=_GRACE)
+                return proc.wait(timeout=step)
             except subprocess.TimeoutExpired:
+                continue
+        proc.send_signal(signal.SIGUSR1)  # the child kills its descendants, then exits
+        try:
+            proc.wait(timeout=_GRACE)
+        except subprocess.TimeoutExpired:
+            pass
+        groups = [proc.pid]
+        kernel = _kernel_group(work, env[RUN_ID_ENV])
+        if kernel is not None:
+            groups.append(kernel)
+        for group in groups:
+            try:
+                os.killpg(group, signal.SIGKILL)
+            except ProcessLookupError:  # that group has ended already
                 pass
-            groups = [proc.pid]
-            if (work / _KERNEL_PGID).is_file():
-                groups.append(int((work / _KERNEL_PGID).read_text()))
-            for group in groups:
-                try:
-                    os.killpg(group, signal.SIGKILL)
-                except ProcessLookupError:  # that group has ended already
-                    pass
-            proc.wait()
-            return None
+        proc.wait()
+        return None
+
+
+def _kernel_group(work: Path, run_id: str) -> int | None:
+    """The kernel's process group, as the child recorded it, if its leader is this run's
+    (the file is in a folder the notebook could find and write: never trust it blindly)."""
+    try:
+        pgid = int((work / _KERNEL_PGID).read_text())
+    except (OSError, ValueError):
+        return None
+    marker = f"{RUN_ID_ENV}={run_id}".encode()
+    return pgid if pgid > 1 and _belongs_to_run(pgid, marker, None) else None
 
 
 def _processes() -> dict[int, int]:
@@ -373,10 +404,10 @@ def _owner(path: Path) -> int | None:
         return None
 
 
-def _execute(source: Path, work: Path, cell_timeout: float, allow_errors: bool, cwd: Path,
-             job: dict) -> None:
-    """In the child process: run the notebook (and ``job``'s extra cells) in ``cwd``, the
-    kernel under ``job``'s limits; write what :func:`run_notebook` reads; kill the tree."""
+def _execute(work: Path, cell_timeout: float, allow_errors: bool, cwd: Path, job: dict
+             ) -> None:
+    """In the child process: run ``job``'s notebook and extra cells in ``cwd``, the kernel
+    under ``job``'s limits; write what :func:`run_notebook` reads; kill the tree."""
     from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
     from jupyter_client.manager import AsyncKernelManager
     from nbclient import NotebookClient
@@ -413,7 +444,7 @@ def _execute(source: Path, work: Path, cell_timeout: float, allow_errors: bool, 
         with open(work / _CELLS, "a", encoding="utf-8") as f:
             f.write(json.dumps(entry) + "\n")
 
-    nb = nbformat.read(source, as_version=4)
+    nb = nbformat.reads(job["notebook"], as_version=4)
     nb.cells += [nbformat.v4.new_code_cell(code) for code in job["extra_cells"]]
     # The client owns (starts, then shuts down and waits for) the kernel, so that its peak
     # memory is in this process's RUSAGE_CHILDREN. No timings in the cells' metadata: as in
@@ -445,6 +476,5 @@ if __name__ == "__main__":
         _limited(json.loads(sys.argv[2]), sys.argv[3:])
     _become_subreaper()
     signal.signal(signal.SIGUSR1, _terminated)  # nbclient handles SIGTERM and SIGINT
-    _source, _work, _cell_timeout, _allow, _cwd = sys.argv[1:6]
-    _execute(Path(_source), Path(_work), float(_cell_timeout), _allow == "1", Path(_cwd),
-             json.load(sys.stdin))
+    _work, _cell_timeout, _allow, _cwd = sys.argv[1:5]
+    _execute(Path(_work), float(_cell_timeout), _allow == "1", Path(_cwd), json.load(sys.stdin))
