@@ -248,6 +248,8 @@ def test_hostile_and_broken_notebooks_leave_every_other_grade_intact(tmp_path: P
               "import numpy as np\nblocks = [np.empty(100_000_000, np.uint8) "
               "for _ in range(1000)]")
     _notebook(cls / "exits.ipynb", *right, "import os\nos._exit(0)")
+    _notebook(cls / "syntax.ipynb", "def kl_to_standard_normal(mu, log_var):\n    return (((",
+              FD_RIGHT)
     (cls / "latin1.ipynb").write_bytes(b'{"cells": [], "note": "caf\xe9"}')
     nosource = json.loads(nbformat.writes(nbformat.v4.new_notebook(
         cells=[nbformat.v4.new_code_cell(c) for c in ("", *right)])))
@@ -272,6 +274,8 @@ def test_hostile_and_broken_notebooks_leave_every_other_grade_intact(tmp_path: P
     assert "errors in 1 cell(s)" in grades["hog.ipynb"].status
     assert grades["exits.ipynb"].status.startswith("the kernel died")
     assert statuses("exits.ipynb") == [ERROR, ERROR]
+    assert statuses("syntax.ipynb") == [ERROR, PASSED]
+    assert "its cell (1) raised SyntaxError" in grades["syntax.ipynb"].exercises[0].message
     assert grades["latin1.ipynb"].status.startswith("could not read the notebook: not UTF-8")
     assert statuses("latin1.ipynb") == [ERROR, ERROR]
     daemon = int((out / "daemon.pid").read_text())
@@ -279,6 +283,16 @@ def test_hostile_and_broken_notebooks_leave_every_other_grade_intact(tmp_path: P
     time.sleep(1)
     assert (out / "grades.json").read_text() != "forged"
     assert not list(cls.glob("../grade-*")) and seconds < 400
+
+
+@pytest.mark.slow
+def test_a_notebook_that_loops_costs_its_time_limit_and_is_reported(tmp_path: Path) -> None:
+    _notebook(tmp_path / "loops.ipynb", "while True:\n    pass")
+    [looped] = grade([tmp_path], ASSIGNMENT, timeout=20)
+    assert looped.status == "timed out after 20 s (while running cell 1)"
+    assert [e.status for e in looped.exercises] == [NOT_REACHED, NOT_REACHED]
+    assert all("ran out of time (limit 20 s)" in e.message for e in looped.exercises)
+    assert looped.seconds < 60
 
 
 @pytest.mark.slow
