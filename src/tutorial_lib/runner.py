@@ -349,7 +349,7 @@ def _become_subreaper() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
 
-def _kill_tree(*_: object) -> None:
+def _kill_tree() -> None:
     """Kill every descendant of this process (repeatedly: one may fork meanwhile)."""
     for _round in range(20):
         found = _descendants(os.getpid())
