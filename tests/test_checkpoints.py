@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 from pathlib import Path
 
 import pytest
@@ -86,6 +88,93 @@ def test_an_interrupted_save_leaves_no_partial_file(tmp_path, monkeypatch) -> No
     assert list(tmp_path.iterdir()) == []
 
 
+def _tamper(folder: Path, name: str, **changes) -> None:
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest[name].update(changes)
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+
+@pytest.mark.parametrize("file", ["../outside/tiny.safetensors", "ABSOLUTE", "sub/tiny.safetensors",
+                                  "..", "other.safetensors", "/dev/zero"])
+def test_a_manifest_entry_cannot_point_outside_its_folder(saved: Generator, tmp_path: Path,
+                                                          file: str) -> None:
+    """Each entry's file is <name>.safetensors in the folder, whatever the hash says: a
+    copy outside the folder with the matching hash is refused, and /dev/zero never read."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "tiny.safetensors").write_bytes((tmp_path / "tiny.safetensors").read_bytes())
+    if file == "ABSOLUTE":
+        file = str(outside / "tiny.safetensors")
+    _tamper(tmp_path, "tiny", file=file)
+    with pytest.raises(CheckpointError, match="not a valid checkpoint manifest.*expected the "
+                                              "name 'tiny' and the file 'tiny.safetensors'"):
+        load_checkpoint("tiny", tmp_path)
+
+
+def test_manifest_names_are_checked_when_loading_as_when_saving(saved: Generator,
+                                                                tmp_path: Path) -> None:
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    entry = dict(manifest["tiny"], name="../x", file="../x.safetensors")
+    (tmp_path / "manifest.json").write_text(json.dumps({"../x": entry}))
+    with pytest.raises(CheckpointError, match="checkpoint name '../x'"):
+        read_manifest(tmp_path)
+    (tmp_path / "manifest.json").write_text("[]")
+    with pytest.raises(CheckpointError, match="expected an object"):
+        read_manifest(tmp_path)
+
+
+def test_a_link_out_of_the_folder_or_a_device_is_not_loaded(saved: Generator,
+                                                            tmp_path: Path) -> None:
+    outside = tmp_path.parent / f"{tmp_path.name}-outside.safetensors"
+    (tmp_path / "tiny.safetensors").rename(outside)
+    (tmp_path / "tiny.safetensors").symlink_to(outside)  # same bytes, same hash
+    with pytest.raises(CheckpointError, match="not a regular file in"):
+        load_checkpoint("tiny", tmp_path)
+    (tmp_path / "tiny.safetensors").unlink()
+    (tmp_path / "tiny.safetensors").symlink_to("/dev/zero")
+    with pytest.raises(CheckpointError, match="not a regular file in"):
+        load_checkpoint("tiny", tmp_path)
+    outside.unlink()
+
+
+def test_saving_over_an_entry_of_a_damaged_manifest_keeps_the_old_file(
+        saved: Generator, tmp_path: Path) -> None:
+    before = (tmp_path / "tiny.safetensors").read_bytes()
+    (tmp_path / "manifest.json").write_text("{not json")
+    with pytest.raises(CheckpointError, match="not a valid checkpoint manifest"):
+        save_checkpoint({"w": torch.ones(3)}, tmp_path, "tiny", command="", data="",
+                        steps=0, seed=0, model="x")
+    assert (tmp_path / "tiny.safetensors").read_bytes() == before
+    assert not list(tmp_path.glob(".partial-*"))
+
+
+def _save_many(folder: str, worker: int, count: int) -> None:
+    for i in range(count):
+        save_checkpoint({"w": torch.full((4,), float(worker * 100 + i))}, folder,
+                        f"w{worker}-{i}", command="test", data="", steps=i, seed=worker,
+                        model="x")
+
+
+def test_processes_saving_into_one_folder_lose_no_entry(tmp_path: Path) -> None:
+    """4 processes x 20 saves at once: 80 entries, each loadable with its own values."""
+    context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+    workers = [context.Process(target=_save_many, args=(str(tmp_path), w, 20))
+               for w in range(4)]
+    for p in workers:
+        p.start()
+    for p in workers:
+        p.join(120)
+    assert [p.exitcode for p in workers] == [0] * 4
+    manifest = read_manifest(tmp_path)
+    assert len(manifest) == 80
+    for w in range(4):
+        for i in range(20):
+            tensors, _ = load_checkpoint(f"w{w}-{i}", tmp_path)
+            assert torch.equal(tensors["w"], torch.full((4,), float(w * 100 + i)))
+    assert len(list(tmp_path.glob("*.safetensors"))) == 80
+    assert not list(tmp_path.glob(".partial-*"))
+
+
 def test_every_reference_checkpoint_matches_the_manifest() -> None:
     manifest = read_manifest(REFERENCE_DIR)
     assert manifest, "the package ships reference checkpoints"
@@ -113,6 +202,40 @@ def test_train_command_writes_a_verified_checkpoint(tmp_path, capsys) -> None:
     assert 0 <= raw["metrics"]["modes"] <= 8
     g = load_generator("ring-test", tmp_path, device="cpu")
     assert g.config.data_shape == (2,)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--name", "Bad Name"], "checkpoint name 'Bad Name'"),
+    (["--name", "../up"], "checkpoint name '../up'"),
+    (["--name", "ok", "--out", "FILE"], "exists and is not a folder"),
+    (["--name", "ok", "--out", "DAMAGED"], "not a valid checkpoint manifest"),
+    (["--name", "ok", "--steps", "0"], "--steps must be at least 1, got 0"),
+])
+def test_train_command_checks_its_arguments_before_training(tmp_path, capsys, monkeypatch,
+                                                            args, message) -> None:
+    import tutorial_lib.gan.train
+
+    def never(*a, **k):
+        raise AssertionError("training started before the arguments were checked")
+
+    monkeypatch.setattr(tutorial_lib.gan.train, "train_gan", never)
+    (tmp_path / "file").write_text("")
+    (tmp_path / "damaged").mkdir()
+    (tmp_path / "damaged" / "manifest.json").write_text("{")
+    out = {"FILE": str(tmp_path / "file"), "DAMAGED": str(tmp_path / "damaged")}
+    args = [out.get(a, a) for a in args]
+    if "--out" not in args:
+        args += ["--out", str(tmp_path / "out")]
+    assert main(["train", "gan", "--data", "ring8", *args]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_train_classifier_checks_its_arguments_before_training(tmp_path, capsys) -> None:
+    assert main(["train", "classifier", "--name", "Bad", "--out", str(tmp_path)]) == 2
+    assert "checkpoint name 'Bad'" in capsys.readouterr().err
+    assert main(["train", "classifier", "--name", "ok", "--epochs", "0",
+                 "--out", str(tmp_path)]) == 2
+    assert "--epochs must be at least 1, got 0" in capsys.readouterr().err
 
 
 def test_train_command_rejects_contradictory_options(tmp_path, capsys) -> None:

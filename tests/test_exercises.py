@@ -9,8 +9,8 @@
 - the student versions of the book's notebooks hold no solution code and run up to the
   first exercise (the same code as the book's notebooks up to there, which the smoke build
   executed), where they stop with "not yet implemented";
-- the grader scores a solved notebook 100%, an unanswered one 0%, a planted mistake in
-  between (naming it), and survives notebooks that raise or loop forever;
+- the grader scores the book's solved notebook 100%, an unanswered one 0%, a planted
+  mistake in between (naming it); the grader's containment is tested in test_grading.py;
 - the solutions appendix is up to date.
 """
 
@@ -46,7 +46,6 @@ from tutorial_lib.exercises import (
     for_chapter,
     run_check,
 )
-from tutorial_lib.exercises.grading import grade, grade_notebook
 from tutorial_lib.exercises.notebooks import (
     BEGIN,
     END,
@@ -373,44 +372,6 @@ def test_book_notebook_runs_without_error_up_to_its_first_exercise(path: Path) -
 
 
 # ------------------------------------------------------------------- the grader
-def _tiny_notebook(path: Path, kl_body: str, extra: str | None = None) -> Path:
-    cells = [nbformat.v4.new_code_cell("from tutorial_lib.exercises import check")]
-    if extra:
-        cells.append(nbformat.v4.new_code_cell(extra))
-    cells += [
-        nbformat.v4.new_code_cell(
-            f"def kl_to_standard_normal(mu, log_var):\n    {BEGIN}\n    {kl_body}\n    {END}\n\n"
-            'check("ch04.kl_to_standard_normal", kl_to_standard_normal)'),
-        nbformat.v4.new_code_cell(
-            f"def feature_distance(a, b):\n    {BEGIN}\n"
-            f"    return 0.5 * (a - b).pow(2).sum(1)\n    {END}\n\n"
-            'check("ch11.feature_distance", feature_distance)'),
-    ]
-    nbformat.write(nbformat.v4.new_notebook(cells=cells), path)
-    return path
-
-
-KL_RIGHT = "return 0.5 * (mu ** 2 + log_var.exp() - log_var - 1).sum(1)"
-
-
-@pytest.mark.slow
-def test_grader_survives_notebooks_that_raise_or_loop(tmp_path) -> None:
-    _tiny_notebook(tmp_path / "raises.ipynb", KL_RIGHT, "raise RuntimeError('boom')")
-    _tiny_notebook(tmp_path / "loops.ipynb", KL_RIGHT, "while True:\n    pass")
-    syntax = _tiny_notebook(tmp_path / "syntax.ipynb", "return (((")
-    grades = {Path(g.notebook).name: g for g in grade([tmp_path], timeout=25, jobs=2)}
-    assert grades["raises.ipynb"].score == 1.0  # the error is reported, the checks still run
-    assert "errors in 1 cell" in grades["raises.ipynb"].status
-    looped = grades["loops.ipynb"]
-    assert looped.score == 0.0 and "timed out after 25 s" in looped.status
-    assert all("ran out of time" in e.message for e in looped.exercises)
-    assert looped.seconds < 60
-    broken = grades["syntax.ipynb"]
-    assert [e.status for e in broken.exercises] == ["error", PASSED]
-    assert "SyntaxError" in broken.exercises[0].message
-    assert Path(syntax).exists()
-
-
 @pytest.mark.slow
 def test_grader_scores_the_book_notebook_solved_unanswered_and_with_a_mistake(tmp_path) -> None:
     """ch04's code exercises (the cells that run on their own, so that the grader's three
@@ -428,6 +389,7 @@ def test_grader_scores_the_book_notebook_solved_unanswered_and_with_a_mistake(tm
     nbformat.write(nb, tmp_path / "class" / "bob_ch04_vae.ipynb")
     json_out, csv_out = tmp_path / "grades.json", tmp_path / "grades.csv"
     code = main(["exercises", "grade", str(source), str(tmp_path / "class"), "--jobs", "2",
+                 "--chapter", "4",
                  "--json", str(json_out), "--csv", str(csv_out), "--timeout", "400"])
     assert code == 0
     report = {Path(g["notebook"]).name: g for g in json.loads(json_out.read_text())}
@@ -443,13 +405,6 @@ def test_grader_scores_the_book_notebook_solved_unanswered_and_with_a_mistake(tm
     assert {r["exercise"] for r in rows} >= {"ch04.kl_to_standard_normal", "TOTAL"}
     assert any(r["notebook"].endswith("bob_ch04_vae.ipynb") and r["exercise"] == "TOTAL"
                and r["points"] == "2/3" for r in rows)
-
-
-def test_grade_notebook_reports_an_unreadable_file(tmp_path) -> None:
-    bad = tmp_path / "ch04_broken.ipynb"
-    bad.write_text("{ not json")
-    result = grade_notebook(bad, timeout=10)
-    assert result.status.startswith("could not read")
 
 
 # ------------------------------------------------------------------- the appendix

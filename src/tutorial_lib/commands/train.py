@@ -63,6 +63,17 @@ def _command() -> str:
     return shlex.join(["python", "-m", "tutorial_lib", *sys.argv[1:]])
 
 
+def _check_before_training(args: argparse.Namespace, count: str) -> None:
+    """Refuse, before any training, what would only fail at the end: a bad checkpoint
+    name, an unusable --out folder or manifest, a step or epoch count below 1."""
+    from tutorial_lib.checkpoints import check_destination
+
+    check_destination(args.out, args.name)
+    value = getattr(args, count)
+    if value is not None and value < 1:
+        raise ValueError(f"--{count} must be at least 1, got {value}")
+
+
 def run_gan(args: argparse.Namespace) -> int:
     import torch
 
@@ -74,6 +85,7 @@ def run_gan(args: argparse.Namespace) -> int:
     from tutorial_lib.gan.train import train_gan
     from tutorial_lib.seeding import set_seed
 
+    _check_before_training(args, "steps")
     budget, device = get_budget(args.budget), get_device(args.device)
     set_seed(args.seed)
     metrics: dict[str, Any] = {}
@@ -143,6 +155,7 @@ def run_classifier(args: argparse.Namespace) -> int:
     )
     from tutorial_lib.seeding import set_seed
 
+    _check_before_training(args, "epochs")
     device = get_device(args.device)
     set_seed(args.seed)
     data = load_images(args.data, "full")  # every training image, whatever the budget
