@@ -34,7 +34,7 @@ from tutorial_lib.applications.head_to_head import (
     score,
     train_for,
 )
-from tutorial_lib.bench.jobs import STD_DDOF, Target, mean_and_sd, run_jobs
+from tutorial_lib.bench.jobs import STD_DDOF, Target, mean_and_sd, run_jobs, sample_sd
 from tutorial_lib.budget import get_budget
 from tutorial_lib.data.images import ImageDataset, load_images
 from tutorial_lib.device import get_device
@@ -170,12 +170,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
-def _cell(row: dict[str, Any], key: str, fmt: str) -> str:
+def _cell(result: dict[str, Any], row: dict[str, Any], key: str, fmt: str) -> str:
+    """``mean ± sample sd``; a stored ddof-0 spread is converted exactly (``sample_sd``)."""
     if row.get(key) is None:
         return "-"
     if row.get(key + "_std") is None:  # one seed
         return f"{row[key]:{fmt}}"
-    return f"{row[key]:{fmt}} ± {row[key + '_std']:{fmt}}"
+    return f"{row[key]:{fmt}} ± {sample_sd(result, row[key + '_std']):{fmt}}"
 
 
 def table(result: dict[str, Any]) -> str:
@@ -194,13 +195,15 @@ def table(result: dict[str, Any]) -> str:
                  f"{real['precision']:>15.3f}{real['recall']:>15.3f}{real['class_tv']:>15.3f}"
                  f"{'-':>15}{'-':>9}{'-':>9}")
     for name, row in result["models"].items():
-        lines.append(f"{name:<9}{_cell(row, 'fid', '.1f'):>15}{_cell(row, 'kid', '.2f'):>17}"
-                     f"{_cell(row, 'precision', '.3f'):>15}{_cell(row, 'recall', '.3f'):>15}"
-                     f"{_cell(row, 'class_tv', '.3f'):>15}{_cell(row, 'nll', '.1f'):>15}"
-                     f"{row['steps']:>9.0f}{row['failures']:>9d}")
+        cells = [_cell(result, row, key, fmt) for key, fmt in (
+            ("fid", ".1f"), ("kid", ".2f"), ("precision", ".3f"), ("recall", ".3f"),
+            ("class_tv", ".3f"), ("nll", ".1f"))]
+        widths = (15, 17, 15, 15, 15, 15)
+        lines.append(f"{name:<9}" + "".join(f"{c:>{w}}" for c, w in zip(cells, widths, strict=True))
+                     + f"{row['steps']:>9.0f}{row['failures']:>9d}")
     if "anomaly_auc" in result:
         lines.append(f"anomaly detection (VAE on digits 0-8, 9s as anomalies, score -ELBO): "
-                     f"ROC AUC {_cell(result, 'anomaly_auc', '.3f')}"
+                     f"ROC AUC {_cell(result, result, 'anomaly_auc', '.3f')}"
                      f"; complexity-corrected {result['anomaly_auc_complexity_corrected']:.3f}")
     lines.append(f"total {result['seconds_total']:.0f} s")
     return head + "\n".join(lines)
