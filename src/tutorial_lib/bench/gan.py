@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from tutorial_lib.bench.jobs import STD_DDOF, Target, mean_and_sd, run_jobs
+from tutorial_lib.bench.jobs import STD_DDOF, Target, mean_and_sd, run_jobs, sample_sd
 from tutorial_lib.budget import get_budget
 from tutorial_lib.data.toy import toy_distribution
 from tutorial_lib.device import get_device
@@ -116,8 +116,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                      device=args.device, workers=args.workers)
 
 
-def _spread(sd: float | None) -> str:
-    return "" if sd is None else f" ± {sd:.1f}"  # None: one seed
+def _spread(result: dict[str, Any], sd: float | None) -> str:
+    """`` ± sample sd`` (a stored ddof-0 spread converted by ``sample_sd``); none for one seed."""
+    return "" if sd is None else f" ± {sample_sd(result, sd):.1f}"
 
 
 def table(result: dict[str, Any]) -> str:
@@ -132,8 +133,8 @@ def table(result: dict[str, Any]) -> str:
         cells = ""
         for s in result["data"]:
             r = row[s]
-            modes = f"{r['modes_mean']:.1f}{_spread(r['modes_std'])} ({r['modes_min']})"
-            hq = f"{r['hq_mean']:.1f}{_spread(r['hq_std'])} ({r['hq_min']:.1f})"
+            modes = f"{r['modes_mean']:.1f}{_spread(result, r['modes_std'])} ({r['modes_min']})"
+            hq = f"{r['hq_mean']:.1f}{_spread(result, r['hq_std'])} ({r['hq_min']:.1f})"
             cells += f"{modes:>22}{hq:>28}"
         mark = " *" if name == result["recommended"] else ""
         lines.append(f"{name + mark:<15}{cells}")
