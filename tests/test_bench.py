@@ -113,3 +113,55 @@ def test_run_jobs_keeps_the_order_and_gives_workers_one_thread_each() -> None:
     assert run_jobs(round, jobs, workers=1) == [3, 7, 0]
     # in worker processes the last argument is the thread count, 1: round(x, 1)
     assert run_jobs(round, jobs, workers=2) == [2.6, 7.2, 0.0]
+
+
+def test_spreads_over_seeds_are_sample_standard_deviations() -> None:
+    from statistics import mean, stdev
+
+    from tutorial_lib.bench.jobs import mean_and_sd
+
+    values = [0.841, 0.796, 0.859]
+    m, sd = mean_and_sd(values)
+    assert m == pytest.approx(mean(values)) and sd == pytest.approx(stdev(values))  # n - 1
+    assert mean_and_sd([2.5]) == (2.5, None)  # one seed: no spread
+    with pytest.raises(ValueError, match="at least one value"):
+        mean_and_sd([])
+
+
+def test_stored_population_spreads_convert_exactly_to_sample_spreads() -> None:
+    from statistics import stdev
+
+    from tutorial_lib.bench.jobs import sample_sd
+    from tutorial_lib.results import load_result
+
+    stored = load_result("bench_compare")  # written with ddof = 0, before std_ddof existed
+    assert "std_ddof" not in stored and stored["seeds"] == 3
+    per_seed = stored["anomaly_auc_per_seed"]  # rounded to 4 decimals
+    assert sample_sd(stored, stored["anomaly_auc_std"]) == pytest.approx(
+        stdev(per_seed), abs=1e-4)
+    for row in stored["models"].values():
+        assert sample_sd(stored, row["fid_std"]) == pytest.approx(
+            stdev(row["fid_per_seed"]), abs=1e-3)
+    assert sample_sd({"seeds": 3, "std_ddof": 1}, 0.5) == 0.5  # already a sample sd
+    with pytest.raises(ValueError, match="at least 2 seeds"):
+        sample_sd({"seeds": 1}, 0.0)
+
+
+def test_bench_compare_real_line_is_chapter_9s() -> None:
+    from tutorial_lib.metrics import digit_scores, load_classifier
+
+    data = bench_compare._data("smoke")
+    n = min(100, len(data.x_test))
+    # chapter 9: the first n held-out digits, in order, seed 0
+    chapter9 = digit_scores(data.x_test[:n], data.x_train, load_classifier(), seed=0)
+    assert bench_compare._real_line("smoke", 100) == chapter9.as_dict()
+
+
+def test_bench_tables_print_no_spread_for_one_seed() -> None:
+    from tutorial_lib.bench import mle
+
+    row = {"k": 1, "test_loglik_mean": -3.0, "test_loglik_std": None, "kl_mean": 0.5,
+           "kl_min": 0.5, "kl_max": 0.5, "seconds": 1.0}
+    text = mle.table({"data": "ring8", "true_modes": 8, "budget": "smoke", "device": "cpu",
+                      "seeds": 1, "steps": 20, "entropy": 2.5, "results": [row]})
+    assert "±" not in text.splitlines()[-1] and "-3.000" in text

@@ -301,6 +301,8 @@ def test_student_version_has_no_solution_code(path: Path) -> None:
         assert "hide-input" not in student.cells[region.cell].metadata.get("tags", [])
     assert exercise_ids(student) == exercise_ids(nb), "the checks must stay"
     assert all(not c.get("outputs") for c in student.cells if c.cell_type == "code")
+    text = "".join(c.source for c in student.cells)
+    assert "solutions are hidden" not in text and "This copy has no solutions" in text
 
 
 def test_student_versions_refuse_to_overwrite_the_solutions(tmp_path) -> None:

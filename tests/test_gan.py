@@ -458,6 +458,50 @@ def test_slerp_keeps_the_norm_and_hits_both_endpoints() -> None:
         interpolate_latents(z0, z1, 1)
 
 
+@pytest.mark.parametrize("scale", [1.0, 1.3])  # equal and unequal norms
+@pytest.mark.parametrize("tilt", [0.0, 1e-6, 1e-4])  # exactly, then nearly, opposite
+def test_slerp_between_opposite_codes_is_finite_and_turns_by_pi(scale: float,
+                                                                  tilt: float) -> None:
+    from tutorial_lib.gan.latent import slerp
+
+    z0 = torch.randn(64, generator=torch.Generator().manual_seed(0))
+    z1 = -scale * z0
+    z1[0] += tilt * z0.norm()  # an angle within about tilt of pi
+    t = torch.linspace(0, 1, 9)
+    path = slerp(z0, z1, t)
+    assert torch.isfinite(path).all()
+    torch.testing.assert_close(path[0], z0)
+    torch.testing.assert_close(path[-1], z1)
+    # the norm interpolates linearly between the endpoints' (to the 1e-3 end correction)
+    radius = (1 - t) * z0.norm() + t * z1.norm()
+    torch.testing.assert_close(path.norm(dim=1), radius, rtol=2e-3, atol=0.0)
+    # the angle to z0 grows as t pi: a half turn at constant speed
+    cos = torch.nn.functional.cosine_similarity(path, z0.expand_as(path), dim=1)
+    torch.testing.assert_close(cos, torch.cos(t * torch.pi), rtol=0.0, atol=2e-3)
+
+
+@pytest.mark.parametrize("tilt", [0.0, 1e-7, 1e-5, 1e-3])
+def test_slerp_between_nearly_parallel_codes_is_the_straight_line(tilt: float) -> None:
+    from tutorial_lib.gan.latent import slerp
+
+    z0 = torch.randn(64, generator=torch.Generator().manual_seed(1))
+    z1 = 1.5 * z0
+    z1[0] += tilt * z0.norm()
+    t = torch.linspace(0, 1, 9)
+    path = slerp(z0, z1, t)
+    # the arc and the chord differ by O(angle^2) relative to the norms
+    straight = (1 - t[:, None]) * z0 + t[:, None] * z1
+    atol = 10 * max(tilt**2, 1e-6) * float(z1.norm())
+    torch.testing.assert_close(path, straight, rtol=0.0, atol=atol)
+
+
+def test_slerp_refuses_opposite_one_dimensional_codes() -> None:
+    from tutorial_lib.gan.latent import slerp
+
+    with pytest.raises(ValueError, match="dimension at least 2"):
+        slerp(torch.tensor([1.0]), torch.tensor([-2.0]), torch.tensor([0.5]))
+
+
 
 @pytest.mark.slow
 def test_the_generator_average_is_the_warmed_up_exponential_average(tiny_gan: GANConfig) -> None:

@@ -73,6 +73,51 @@ def test_likelihoods_match_torch_distributions() -> None:
     assert GaussianLikelihood(0.3, learned=True).log_var.requires_grad
 
 
+@pytest.mark.parametrize("log_var", [-20.0, -3.0, 10.0])  # below, inside, above the clamp
+def test_gaussian_sample_draws_from_the_distribution_log_prob_scores(log_var: float) -> None:
+    lik = GaussianLikelihood(0.1, learned=True)
+    with torch.no_grad():
+        lik.log_var.fill_(log_var)  # where training could push a learned s^2
+    mean = torch.full((2, 1, 8, 8), 0.5)
+    d = mean[0].numel()
+    # log p(mean | mean) = -d/2 (log 2 pi + log s^2): read off the s^2 that log_prob uses
+    log_var_scored = -2 * lik.log_prob(mean, mean) / d - math.log(2 * math.pi)
+    torch.testing.assert_close(log_var_scored, lik.log_variance().expand(2))
+    torch.manual_seed(3)
+    noise = lik.sample(mean) - mean
+    torch.manual_seed(3)
+    eps = torch.randn_like(mean)
+    torch.testing.assert_close(noise, eps * (0.5 * log_var_scored[0]).exp())
+
+
+def test_gaussian_variance_outside_the_clamp_is_refused() -> None:
+    with pytest.raises(ValueError, match="variance must lie in"):
+        GaussianLikelihood(1e-9)
+    with pytest.raises(ValueError, match="variance must be positive"):
+        VAE(VAEConfig(image_shape=(1, 8, 8), likelihood="bernoulli", decoder_variance=0.0))
+
+
+@pytest.mark.parametrize("likelihood", ["gaussian", "gaussian-learned"])
+def test_vae_config_sets_the_decoder_variance_and_a_saved_config_rebuilds_it(
+        likelihood: str) -> None:
+    from dataclasses import asdict
+
+    config = VAEConfig(image_shape=(1, 8, 8), latent_dim=2, hidden=(8,),
+                       likelihood=likelihood, decoder_variance=0.01)
+    vae = VAE(config)
+    torch.testing.assert_close(vae.likelihood.log_variance(), torch.tensor(math.log(0.01)))
+    rebuilt = VAE(VAEConfig(**asdict(config)))  # the fields a checkpoint stores
+    # s^2 comes from the config alone, before any weights are loaded
+    torch.testing.assert_close(rebuilt.likelihood.log_variance(), torch.tensor(math.log(0.01)))
+    rebuilt.load_state_dict(vae.state_dict())
+    x = torch.rand(3, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    out = vae.decode(torch.zeros(3, 2))
+    torch.testing.assert_close(rebuilt.log_px_given_z(x, out), vae.log_px_given_z(x, out))
+    # the default stays s^2 = 0.1
+    default = VAE(VAEConfig(image_shape=(1, 8, 8), likelihood=likelihood))
+    torch.testing.assert_close(default.likelihood.log_variance(), torch.tensor(math.log(0.1)))
+
+
 def test_binomial_likelihood_matches_torch_and_needs_counts() -> None:
     from tutorial_lib.vae.likelihoods import BinomialLikelihood
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from tutorial_lib.bench.jobs import Target, run_jobs
+from tutorial_lib.bench.jobs import STD_DDOF, Target, mean_and_sd, run_jobs, sample_sd
 from tutorial_lib.budget import get_budget
 from tutorial_lib.data.toy import toy_distribution
 from tutorial_lib.device import get_device
@@ -67,8 +67,8 @@ def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
     hq = np.array([r["high_quality"] for r in runs], dtype=float)
     return {
         "modes_mean": float(modes.mean()), "modes_min": int(modes.min()),
-        "modes_std": float(modes.std()), "hq_mean": float(hq.mean()),
-        "hq_min": float(hq.min()), "hq_std": float(hq.std()),
+        "modes_std": mean_and_sd(list(modes))[1], "hq_mean": float(hq.mean()),
+        "hq_min": float(hq.min()), "hq_std": mean_and_sd(list(hq))[1],
         "modes": [int(m) for m in modes], "hq": [round(float(h), 2) for h in hq],
         "diverged": sum(r["diverged"] is not None for r in runs),
         "seconds_mean": float(np.mean([r["seconds"] for r in runs])),
@@ -104,7 +104,7 @@ def run_bench(variants: list[str] | None = None, data: list[str] | None = None,
         for s in data:
             table[v][s] = _summary([r for r in runs if r["variant"] == v and r["data"] == s])
     return {"bench": "gan", "torch": torch.__version__, "budget": budget_name,
-            "device": dev, "seeds": seeds, "eval_samples": EVAL_SAMPLES,
+            "device": dev, "seeds": seeds, "std_ddof": STD_DDOF, "eval_samples": EVAL_SAMPLES,
             "data": data, "variants": table, "recommended": recipes.RECOMMENDED_TOY,
             "workers": workers, "seconds_total": time.perf_counter() - start}
 
@@ -116,20 +116,25 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                      device=args.device, workers=args.workers)
 
 
+def _spread(result: dict[str, Any], sd: float | None) -> str:
+    """`` ± sample sd`` (a stored ddof-0 spread converted by ``sample_sd``); none for one seed."""
+    return "" if sd is None else f" ± {sample_sd(result, sd):.1f}"
+
+
 def table(result: dict[str, Any]) -> str:
     head = (f"bench gan | budget {result['budget']} | device {result['device']} | "
             f"{result['seeds']} seed(s) | {result['eval_samples']} samples per run | "
             f"{result['seconds_total']:.0f} s\n"
-            "modes captured: mean ± sd (min over seeds); high quality: % of samples within "
-            "3 std of the nearest mode, mean ± sd (min)\n")
+            "modes captured: mean ± sample sd (min over seeds); high quality: % of samples "
+            "within 3 std of the nearest mode, mean ± sample sd (min)\n")
     cols = "".join(f"{s + ' modes':>22}{s + ' high quality %':>28}" for s in result["data"])
     lines = [f"{'variant':<15}{cols}"]
     for name, row in result["variants"].items():
         cells = ""
         for s in result["data"]:
             r = row[s]
-            modes = f"{r['modes_mean']:.1f} ± {r['modes_std']:.1f} ({r['modes_min']})"
-            hq = f"{r['hq_mean']:.1f} ± {r['hq_std']:.1f} ({r['hq_min']:.1f})"
+            modes = f"{r['modes_mean']:.1f}{_spread(result, r['modes_std'])} ({r['modes_min']})"
+            hq = f"{r['hq_mean']:.1f}{_spread(result, r['hq_std'])} ({r['hq_min']:.1f})"
             cells += f"{modes:>22}{hq:>28}"
         mark = " *" if name == result["recommended"] else ""
         lines.append(f"{name + mark:<15}{cells}")

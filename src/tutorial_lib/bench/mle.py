@@ -2,8 +2,11 @@
 
 Fits Gaussian mixtures with K components to a toy mixture whose density is known, for
 several K and seeds, and reports on held-out samples the average log-likelihood and the
-KL divergence KL(p_data || p_theta) = E[log p_data(x) - log p_theta(x)], in nats.
-The two always sum to -H(p_data): raising the likelihood is lowering the KL.
+KL divergence KL(p_data || p_theta) = E[log p_data(x) - log p_theta(x)], in nats, both as
+means over the same held-out points. Their sum is therefore the mean of log p_data over
+those points, the same for every model: raising the likelihood is lowering the KL. That
+mean is a Monte Carlo estimate of -H(p_data), not equal to it (it differs by a sampling
+error of about sd(log p_data) / sqrt(number of test points)).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from tutorial_lib.bench.jobs import Target
+from tutorial_lib.bench.jobs import STD_DDOF, Target, mean_and_sd
 from tutorial_lib.budget import get_budget
 from tutorial_lib.data.toy import toy_distribution
 from tutorial_lib.device import get_device
@@ -81,10 +84,11 @@ def sweep(
             models[k] = model.cpu()
     for k in ks:
         acc = per_k[k]
+        loglik_mean, loglik_sd = mean_and_sd(acc["ll"])
         rows.append({
             "k": k,
-            "test_loglik_mean": float(np.mean(acc["ll"])),
-            "test_loglik_std": float(np.std(acc["ll"])),
+            "test_loglik_mean": loglik_mean,
+            "test_loglik_std": loglik_sd,  # sample sd over seeds; None for one seed
             "kl_mean": float(np.mean(acc["kl"])),
             "kl_min": float(np.min(acc["kl"])),
             "kl_max": float(np.max(acc["kl"])),
@@ -96,6 +100,7 @@ def sweep(
         "budget": budget.name,
         "device": str(device),
         "seeds": seeds,
+        "std_ddof": STD_DDOF,
         "steps": steps,
         "train_samples": budget.toy_samples,
         "test_samples": budget.eval_samples,
@@ -117,11 +122,14 @@ def table(result: dict[str, Any]) -> str:
             f"{result['budget']} | device {result['device']} | {result['seeds']} seed(s) | "
             f"{result['steps']} steps\n"
             f"entropy of the data H(p) = {result['entropy']:.3f} nats; "
-            "test log-lik + KL = -H(p) for every model\n")
+            "test log-lik + KL = mean log p over the test points (an estimate of -H(p)), "
+            "the same for every model; ± sample sd over seeds\n")
     lines = [f"{'K':>4}  {'test log-lik (nats)':>22}  {'KL(p_data||p_theta)':>26}  {'s/fit':>6}"]
     for r in result["results"]:
+        sd = r["test_loglik_std"]
+        spread = f"± {sd:<7.3f}" if sd is not None else " " * 9
         lines.append(
-            f"{r['k']:>4}  {r['test_loglik_mean']:>12.3f} ± {r['test_loglik_std']:<7.3f}  "
+            f"{r['k']:>4}  {r['test_loglik_mean']:>12.3f} {spread}  "
             f"{r['kl_mean']:>10.3f} [{r['kl_min']:.3f}, {r['kl_max']:.3f}]  "
             f"{r['seconds']:>6.2f}"
         )

@@ -12,10 +12,9 @@ import time
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-import numpy as np
 import torch
 
-from tutorial_lib.bench.jobs import Target
+from tutorial_lib.bench.jobs import STD_DDOF, Target, mean_and_sd
 from tutorial_lib.budget import get_budget
 from tutorial_lib.data.images import binarize, load_images, train_validation_split
 from tutorial_lib.device import get_device
@@ -92,10 +91,9 @@ def run_comparison(data_name: str, budget: Any = None, seeds: int = 1, device: A
         summary = {"name": recipe.name, "model": recipe.model, "train": recipe.train}
         for field in ("seconds", "test_elbo", "test_kl", "test_nll", "bits_per_dim", "epochs",
                       "best_epoch"):
-            values = [float(r[field]) for r in runs]
-            summary[field] = float(np.mean(values))
-            if seeds > 1:
-                summary[f"{field}_std"] = float(np.std(values))
+            summary[field], sd = mean_and_sd([float(r[field]) for r in runs])
+            if sd is not None:
+                summary[f"{field}_std"] = sd
         rows[key] = summary
     ref = rows["reference"]
     return {
@@ -105,6 +103,7 @@ def run_comparison(data_name: str, budget: Any = None, seeds: int = 1, device: A
         "budget": budget.name,
         "device": str(device),
         "seeds": seeds,
+        "std_ddof": STD_DDOF,
         "train_images": len(data.x_train) - settings.n_val,
         "test_images": len(data.x_test),
         "seconds_budget": settings.seconds,

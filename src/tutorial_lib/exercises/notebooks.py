@@ -28,6 +28,10 @@ BEGIN, END = "# BEGIN SOLUTION", "# END SOLUTION"
 MD_BEGIN, MD_END = "<!-- BEGIN SOLUTION -->", "<!-- END SOLUTION -->"
 EXERCISE_TAG = "exercise"
 CHECK_CALL = re.compile(r"""check\(\s*["'](ch\d\d\.\w+)["']""")
+# the notebooks' note on hidden solutions, true of the book, not of a student copy
+BOOK_NOTE = re.compile(r"In the rendered book the solutions are hidden:.*?grades them\.", re.S)
+STUDENT_NOTE = ("This copy has no solutions: write each one where its cell says so and run "
+                "the cell; the check underneath says whether it is right, and how it is wrong.")
 
 
 @dataclass(frozen=True)
@@ -117,7 +121,7 @@ def student_version(nb: nbformat.NotebookNode, name: str = "notebook"
             cell.source = _strip_code(cell.source, where)
             cell.outputs, cell.execution_count = [], None
         else:
-            cell.source = _strip_markdown(cell.source, where)
+            cell.source = BOOK_NOTE.sub(STUDENT_NOTE, _strip_markdown(cell.source, where))
         tags = cell.metadata.get("tags", [])
         if EXERCISE_TAG in tags and "hide-input" in tags:
             cell.metadata["tags"] = [t for t in tags if t != "hide-input"]

@@ -11,7 +11,10 @@ distribution over the pixel:
 - :class:`GaussianLikelihood`: the output is the mean m, p(x | z) = N(x; m, s^2) with one
   variance s^2 for all pixels, either fixed or learned. log p(x | z) =
   -1/2 sum_pixels [log(2 pi s^2) + (x - m)^2 / s^2]. With a fixed s, maximizing it is
-  minimizing the squared error: the "MSE VAE".
+  minimizing the squared error: the "MSE VAE". The log-variance is clamped to
+  [LOG_VARIANCE_MIN, LOG_VARIANCE_MAX] wherever it is used, so that a learned s^2 cannot
+  run to 0 (where the likelihood of a perfectly reconstructed pixel is unbounded) and so
+  that ``sample`` draws from the distribution ``log_prob`` scores.
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from tutorial_lib.validation import check_images
+
+LOG_VARIANCE_MIN = -12.0  # s^2 >= e^-12, about 6e-6
+LOG_VARIANCE_MAX = 4.0  # s^2 <= e^4, about 55
 
 
 class BernoulliLikelihood(nn.Module):
@@ -102,8 +108,12 @@ class GaussianLikelihood(nn.Module):
 
     def __init__(self, variance: float = 0.1, learned: bool = False) -> None:
         super().__init__()
-        if variance <= 0:
-            raise ValueError(f"variance must be positive, got {variance}")
+        if not math.exp(LOG_VARIANCE_MIN) <= variance <= math.exp(LOG_VARIANCE_MAX):
+            raise ValueError(
+                f"variance must lie in [e^{LOG_VARIANCE_MIN:g}, e^{LOG_VARIANCE_MAX:g}] = "
+                f"[{math.exp(LOG_VARIANCE_MIN):.2g}, {math.exp(LOG_VARIANCE_MAX):.3g}], the range "
+                f"the likelihood clamps log s^2 to; got {variance}"
+            )
         log_var = torch.tensor(math.log(variance))
         self.learned = learned
         if learned:
@@ -111,10 +121,14 @@ class GaussianLikelihood(nn.Module):
         else:
             self.register_buffer("log_var", log_var)
 
+    def log_variance(self) -> torch.Tensor:
+        """log s^2, clamped to [LOG_VARIANCE_MIN, LOG_VARIANCE_MAX]: the value every method uses."""
+        return self.log_var.clamp(LOG_VARIANCE_MIN, LOG_VARIANCE_MAX)
+
     def log_prob(self, x: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:
         """log p(x | z): x (B, C, H, W) in [0, 1], mean (B, C, H, W) -> (B,) in nats."""
         _check_pair(x, mean, binary=False)
-        log_var = self.log_var.clamp(-12.0, 4.0)
+        log_var = self.log_variance()
         sq = ((x - mean) ** 2 / log_var.exp()).flatten(1).sum(1)
         return -0.5 * (sq + x[0].numel() * (math.log(2 * math.pi) + log_var))
 
@@ -122,11 +136,12 @@ class GaussianLikelihood(nn.Module):
         return out
 
     def sample(self, out: torch.Tensor) -> torch.Tensor:
-        return out + torch.randn_like(out) * (0.5 * self.log_var).exp()
+        """x ~ N(out, s^2) per pixel, (B, C, H, W), with the clamped s^2 of ``log_prob``."""
+        return out + torch.randn_like(out) * (0.5 * self.log_variance()).exp()
 
     def extra_repr(self) -> str:
         kind = "learned" if self.learned else "fixed"
-        return f"{kind} variance {float(self.log_var.exp()):.4g}"
+        return f"{kind} variance {float(self.log_variance().exp()):.4g}"
 
 
 def _check_pair(x: torch.Tensor, out: torch.Tensor, binary: bool = True) -> None:
@@ -140,7 +155,10 @@ def _check_pair(x: torch.Tensor, out: torch.Tensor, binary: bool = True) -> None
 
 def make_likelihood(name: str, variance: float = 0.1) -> nn.Module:
     """``"bernoulli"``, ``"binomial16"`` (counts 0..16, the 8x8 digits), ``"gaussian"``
-    (fixed variance) or ``"gaussian-learned"``."""
+    (fixed variance s^2 = ``variance``) or ``"gaussian-learned"`` (s^2 starts at
+    ``variance``). The two discrete likelihoods ignore ``variance``."""
+    if not variance > 0:
+        raise ValueError(f"variance must be positive, got {variance}")
     if name == "bernoulli":
         return BernoulliLikelihood()
     if name == "binomial16":

@@ -163,7 +163,8 @@ class VAEConfig:
     arch: str = "mlp"  # "mlp" | "conv"
     hidden: tuple[int, ...] = (400,)  # MLP hidden widths (encoder; decoder mirrors them)
     channels: tuple[int, int] = (32, 64)  # conv channel widths
-    likelihood: str = "bernoulli"  # "bernoulli" | "gaussian" | "gaussian-learned"
+    likelihood: str = "bernoulli"  # "bernoulli" | "binomial16" | "gaussian" | "gaussian-learned"
+    decoder_variance: float = 0.1  # s^2 of a Gaussian decoder (initial s^2 if learned)
     num_classes: int = 0  # > 0: a conditional VAE on labels 0..num_classes-1
     dropout: float = 0.0  # MLP dropout (regularizes small data sets)
 
@@ -186,7 +187,7 @@ class VAE(nn.Module):
             self.decoder = ConvDecoder(shape, d, config.channels, config.hidden[0], k)
         else:
             raise ValueError(f"unknown arch {config.arch!r}; expected 'mlp' or 'conv'")
-        self.likelihood = make_likelihood(config.likelihood)
+        self.likelihood = make_likelihood(config.likelihood, config.decoder_variance)
 
     @property
     def latent_dim(self) -> int:
