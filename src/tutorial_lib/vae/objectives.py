@@ -29,7 +29,7 @@ from tutorial_lib.vae.gaussian import (
     reparameterize,
 )
 from tutorial_lib.vae.models import VAE
-from tutorial_lib.validation import check_images, check_number, check_positive_int
+from tutorial_lib.validation import check_images, check_number, check_positive_int, check_tensor
 
 
 def _decode_samples(model: VAE, x: torch.Tensor, z: torch.Tensor,
@@ -136,6 +136,10 @@ def log_mean_exp(log_weights: torch.Tensor) -> torch.Tensor:
     Computed as logsumexp - log K: exp of log-weights hundreds of nats below zero
     underflows to 0 in floating point, logsumexp does not.
     """
+    check_tensor(log_weights, "log_weights")
+    if log_weights.ndim == 0 or len(log_weights) == 0:
+        raise ValueError(f"log_weights: expected at least one weight along the first axis "
+                         f"(K, B), got shape {tuple(log_weights.shape)}")
     return torch.logsumexp(log_weights, 0) - math.log(log_weights.shape[0])
 
 
