@@ -127,6 +127,9 @@ def check_images(x: object, name: str = "images", *, binary: bool = False,
             f"{name}: expected images with shape (B, C, H, W), got {describe(x)}"
             + ("; add the channel axis with x.unsqueeze(1)" if x.ndim == 3 else "")
         )
+    if 0 in x.shape[1:]:
+        raise ValueError(f"{name}: expected images of at least one channel and pixel "
+                         f"(C, H, W >= 1), got {describe(x)}")
     if nonempty and len(x) == 0:
         raise ValueError(f"{name}: expected at least one image, got an empty batch "
                          f"({describe(x)})")
