@@ -21,7 +21,7 @@ from tutorial_lib.applications.anomaly import (
     roc_auc,
     roc_curve,
 )
-from tutorial_lib.data.images import binarize, random_shift
+from tutorial_lib.data.images import binarize, load_images, make_loader, random_shift
 from tutorial_lib.data.toy import ring8
 from tutorial_lib.gan import losses as L
 from tutorial_lib.gan import mode_coverage
@@ -186,6 +186,35 @@ def test_check_images_passes_exactly_the_finite_float_images_in_the_unit_interva
              and bool(((x >= 0) & (x <= 1)).all()))  # NaN fails both comparisons
     result = outcome(lambda: check_images(x, "x"), ["x"])
     assert (result is x) == valid
+
+
+@SETTINGS
+@given(max_train=st.one_of(st.none(), st.integers(-3, 3), st.integers(4, 3000),
+                           st.sampled_from([1.5, "10"])))
+def test_load_images_caps(max_train: Any) -> None:
+    data = outcome(lambda: load_images("digits", "book", max_train=max_train), ["max_train"])
+    if data is not None:
+        full = len(load_images("digits", "book").x_train)
+        assert len(data.x_train) == (full if max_train is None else min(max_train, full))
+        assert len(data.y_train) == len(data.x_train)
+
+
+@SETTINGS
+@given(x=images(max_batch=6, dtypes=(torch.float32,)),
+       y=tensors(st.one_of(st.tuples(st.integers(0, 6)), st.tuples(st.integers(0, 6),
+                                                                   st.just(1))),
+                 dtypes=(torch.int64, torch.float32), low=0, high=9, special=0.0),
+       batch_size=st.sampled_from([1, 2, 64, 0, -1]))
+def test_make_loader_delivers_every_image_once(x: torch.Tensor, y: torch.Tensor,
+                                               batch_size: int) -> None:
+    loader = outcome(lambda: make_loader(x, y, batch_size=batch_size, shuffle=False,
+                                         device="cpu"), ["x", "y", "batch_size"])
+    if loader is not None:
+        batches = list(loader)
+        assert all(len(xb) <= batch_size for xb, _ in batches)
+        if len(x):
+            assert torch.equal(torch.cat([xb for xb, _ in batches]), x)
+            assert torch.equal(torch.cat([yb for _, yb in batches]), y)
 
 
 @SETTINGS
