@@ -109,7 +109,7 @@ def test_fid_rejects_images_and_mismatched_features() -> None:
         fid_from_features(torch.rand(10, 1, 8, 8), torch.rand(10, 64))
     with pytest.raises(ValueError, match="NaN"):
         fid_from_features(torch.full((4, 2), float("nan")), torch.rand(4, 2))
-    with pytest.raises(ValueError, match="different dimensions"):
+    with pytest.raises(ValueError, match="features_a has 3 columns but features_b has 4"):
         fid_from_features(torch.rand(10, 3), torch.rand(10, 4))
 
 

@@ -36,13 +36,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# what a bad argument, a missing file or an unavailable device raises: the message is the
+# whole story
+EXPECTED_ERRORS = (ValueError, TypeError, LookupError, RuntimeError, OSError, ImportError)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one subcommand. Returns its exit code: 0 on success; 2 with a one-line message on
+    standard error for any error (as argparse does for a bad command line); 130 when
+    interrupted (Ctrl-C)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.run(args) or 0)
-    except (ValueError, RuntimeError, OSError) as err:
-        print(f"error: {err}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except EXPECTED_ERRORS as err:
+        print(f"error: {err or type(err).__name__}", file=sys.stderr)
+        return 2
+    except Exception as err:  # anything else is still an error of this command, not a crash
+        print(f"error: {type(err).__name__}: {err} (unexpected; please report it with the "
+              "command line that caused it)", file=sys.stderr)
         return 2
 
 

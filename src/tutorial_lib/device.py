@@ -15,18 +15,27 @@ def _mps_available() -> bool:
     return bool(mps is not None and mps.is_available())
 
 
-def get_device(name: str | None = None) -> torch.device:
+def get_device(name: str | torch.device | None = None) -> torch.device:
     """Return the device the book's code should run on.
 
     Order of choice: the argument ``name``; else the environment variable
     ``TUTORIAL_DEVICE``; else CUDA if present, then Apple MPS, then CPU.
-    ``name`` may be ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"mps"``.
+    ``name`` may be ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"mps"``, or a
+    ``torch.device``; an explicit choice is checked like the automatic one, so an
+    unavailable device fails here, with what to do, not later inside torch.
 
     Raises:
+        TypeError: ``name`` is neither a string, a ``torch.device`` nor None.
         ValueError: the name is not a device name torch understands.
         RuntimeError: the requested device is not available on this machine.
     """
-    requested = name if name is not None else os.environ.get(DEVICE_ENV, "auto")
+    if name is not None and not isinstance(name, (str, torch.device)):
+        raise TypeError(f"device: expected a name such as 'cpu' or 'cuda', a torch.device or "
+                        f"None, got {type(name).__name__} {name!r}")
+    source = "the device argument" if name is not None else f"the variable {DEVICE_ENV}"
+    fix = ("pass device='cpu', or None to choose automatically" if name is not None
+           else f"unset {DEVICE_ENV} (or set it to 'cpu') to run on the CPU")
+    requested = str(name) if name is not None else os.environ.get(DEVICE_ENV, "auto")
     requested = requested.strip().lower() or "auto"
     if requested == "auto":
         if torch.cuda.is_available():
@@ -38,24 +47,26 @@ def get_device(name: str | None = None) -> torch.device:
         device = torch.device(requested)
     except RuntimeError as err:
         raise ValueError(
-            f"unknown device {requested!r} (from {'argument' if name else DEVICE_ENV}); "
+            f"unknown device {requested!r} (from {source}); "
             "expected one of 'auto', 'cpu', 'cuda', 'cuda:N', 'mps'"
         ) from err
     if device.type == "cuda":
         if not torch.cuda.is_available():
             raise RuntimeError(
-                f"device {requested!r} was requested but torch sees no CUDA device; "
-                f"unset {DEVICE_ENV} (or set it to 'cpu') to run on the CPU"
+                f"device {requested!r} was requested (by {source}) but CUDA is not available: "
+                "torch sees no CUDA device on this machine (or was installed without CUDA "
+                f"support); {fix}"
             )
         if device.index is not None and device.index >= torch.cuda.device_count():
             raise RuntimeError(
                 f"device {requested!r} was requested but only "
-                f"{torch.cuda.device_count()} CUDA device(s) exist"
+                f"{torch.cuda.device_count()} CUDA device(s) exist; use cuda:0 to "
+                f"cuda:{torch.cuda.device_count() - 1}"
             )
     elif device.type == "mps" and not _mps_available():
         raise RuntimeError(
-            f"device 'mps' was requested but Apple MPS is not available here; "
-            f"unset {DEVICE_ENV} to choose automatically"
+            f"device 'mps' was requested (by {source}) but Apple MPS is not available here; "
+            f"{fix}"
         )
     elif device.type not in {"cpu", "cuda", "mps"}:
         raise ValueError(

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from matplotlib.axes import Axes
 
-from tutorial_lib.validation import check_images, check_tensor
+from tutorial_lib.validation import check_images, check_number, check_positive_int, check_tensor
 
 
 def image_grid(x: torch.Tensor, nrow: int | None = None, padding: int = 1,
@@ -23,11 +23,13 @@ def image_grid(x: torch.Tensor, nrow: int | None = None, padding: int = 1,
 
     ``nrow`` is the number of images per row (default: about sqrt(B)).
     """
-    check_images(x, "x")
+    check_images(x, "x", nonempty=True)
+    if nrow is not None:
+        check_positive_int(nrow, "nrow")
+    check_positive_int(padding, "padding", allow_zero=True)
+    check_number(pad_value, "pad_value", low=0, high=1)
     x = x.detach().float().cpu()
     b, c, h, w = x.shape
-    if b == 0:
-        raise ValueError("x: expected at least one image")
     if c not in (1, 3):
         raise ValueError(f"x: expected 1 or 3 channels, got {c}")
     ncol = nrow or math.ceil(math.sqrt(b))
@@ -105,7 +107,7 @@ def plot_samples_2d(samples: torch.Tensor, ax: Axes | None = None,
                     log_scale: bool = True) -> Axes:
     """Scatter 2-D samples (N, 2), over a shaded density when ``log_prob`` is given
     (shaded in log scale by default, see :func:`plot_density_2d`)."""
-    check_tensor(samples, "samples", ndim=2, last_dims=(2,))
+    check_tensor(samples, "samples", ndim=2, last_dims=(2,), nonempty=True, finite=True)
     pts = samples.detach().float().cpu().numpy()
     if bounds is None:
         lo, hi = np.percentile(pts, 0.5, axis=0), np.percentile(pts, 99.5, axis=0)

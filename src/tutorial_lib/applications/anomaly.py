@@ -27,7 +27,13 @@ from sklearn.metrics import roc_curve as _roc_curve
 from tutorial_lib.data.images import ImageDataset, binarize
 from tutorial_lib.vae.models import VAE
 from tutorial_lib.vae.objectives import device_batches, elbo, iwae_bound
-from tutorial_lib.validation import check_images, check_positive_int, check_tensor
+from tutorial_lib.validation import (
+    check_binary_labels,
+    check_images,
+    check_number,
+    check_positive_int,
+    check_tensor,
+)
 
 
 @dataclass
@@ -71,8 +77,9 @@ def anomaly_scores(model: VAE, x: torch.Tensor, *, k: int = 1, batch_size: int =
     Returns:
         (N,) scores on the CPU; higher means less likely under the model.
     """
-    check_images(x, "x")
+    check_images(x, "x", nonempty=True, dtype=next(model.parameters()).dtype)
     check_positive_int(k, "k")
+    check_positive_int(batch_size, "batch_size")
     if getattr(model.likelihood, "binary", False):
         x = binarize(x, "fixed", seed=binarization_seed)
     was_training = model.training
@@ -87,19 +94,13 @@ def anomaly_scores(model: VAE, x: torch.Tensor, *, k: int = 1, batch_size: int =
 
 
 def _check_scores(scores: torch.Tensor, is_anomaly: torch.Tensor) -> tuple[np.ndarray, ...]:
-    check_tensor(scores, "scores", ndim=1)
-    check_tensor(is_anomaly, "is_anomaly", ndim=1, floating=False)
-    if len(scores) != len(is_anomaly):
-        raise ValueError(f"scores ({len(scores)}) and is_anomaly ({len(is_anomaly)}) must "
-                         "have one entry per image")
-    truth = is_anomaly.cpu().numpy().astype(bool)
+    """Scores (N,), finite, and the truth (N,): bool, or integers that are all 0 or 1."""
+    check_tensor(scores, "scores", ndim=1, finite=True)
+    truth = check_binary_labels(is_anomaly, "is_anomaly", len(scores), per="image").cpu().numpy()
     if truth.all() or not truth.any():
         raise ValueError("is_anomaly must contain both anomalies (True) and normal images "
                          "(False) for a ROC curve")
-    s = scores.detach().cpu().double().numpy()
-    if not np.isfinite(s).all():
-        raise ValueError("scores contain NaN or infinite values")
-    return s, truth
+    return scores.detach().cpu().double().numpy(), truth
 
 
 def roc_auc(scores: torch.Tensor, is_anomaly: torch.Tensor) -> float:
@@ -129,6 +130,7 @@ def compression_bits(x: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
         (N,) float64, bits per image.
     """
     check_images(x, "x")
+    check_number(threshold, "threshold", low=0, high=1)
     bits = (x > threshold).flatten(1).cpu().numpy().astype(np.uint8)
     return torch.tensor([8.0 * len(zlib.compress(np.packbits(row).tobytes(), 9))
                          for row in bits], dtype=torch.float64)
@@ -150,7 +152,7 @@ def complexity_corrected_scores(scores: torch.Tensor, x: torch.Tensor,
     Returns:
         (N,) float64, bits.
     """
-    check_tensor(scores, "scores", ndim=1)
+    check_tensor(scores, "scores", ndim=1, finite=True)
     check_images(x, "x")
     if len(scores) != len(x):
         raise ValueError(f"expected one score per image, got {len(scores)} scores for "

@@ -83,7 +83,7 @@ def train_for(name: str, data: ImageDataset, seconds: float, seed: int = 0,
         raise ValueError(f"unknown model {name!r}; expected one of {', '.join(MODELS)}")
     if seconds <= 0:
         raise ValueError(f"seconds must be positive, got {seconds}")
-    device = get_device() if device is None else torch.device(device)
+    device = get_device(device)
     set_seed(seed)
     start = time.perf_counter()
     if name == "vae":

@@ -51,7 +51,7 @@ def sweep(
 
 
     budget = get_budget(budget)
-    device = get_device() if device is None else torch.device(device)
+    device = get_device(device)
     target = toy_distribution(data)
     if target is None:
         raise ValueError(f"bench mle needs a data set with a known density, not {data!r}")

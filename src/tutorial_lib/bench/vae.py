@@ -76,7 +76,7 @@ def run_comparison(data_name: str, budget: Any = None, seeds: int = 1, device: A
 
 
     budget = get_budget(budget)
-    device = get_device() if device is None else torch.device(device)
+    device = get_device(device)
     data = load_images(data_name, budget, max_train=None if budget.name != "smoke" else 600,
                        max_test=None if budget.name != "smoke" else 100)
     settings = settings_for(budget.name, data.name)

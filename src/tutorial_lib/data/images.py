@@ -16,7 +16,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from tutorial_lib.budget import Budget, get_budget
 from tutorial_lib.device import get_device
-from tutorial_lib.validation import check_images, check_positive_int
+from tutorial_lib.validation import check_images, check_labels, check_positive_int
 
 EMBEDDED = ("mnist5k", "digits")
 DOWNLOADED = ("mnist", "fashion-mnist")
@@ -86,13 +86,17 @@ def load_images(
             default (``mnist5k``; ``mnist`` for the full budget).
         budget: caps the number of images (smoke: 512 train, 256 test). None reads
             ``TUTORIAL_BUDGET``.
-        max_train, max_test: explicit caps that override the budget's.
+        max_train, max_test: explicit caps that override the budget's: positive
+            integers (or None for the budget's cap).
         root: download folder for the downloaded sets (default: ``TUTORIAL_DATA`` or
             ``~/.cache/tutorial_lib``).
 
     Returns:
         An :class:`ImageDataset` with float32 images in [0, 1] of shape (N, 1, H, W).
     """
+    for cap, cap_name in ((max_train, "max_train"), (max_test, "max_test")):
+        if cap is not None:
+            check_positive_int(cap, cap_name)
     budget = get_budget(budget)
     name = budget.image_data if name is None else name
     key = str(name).strip().lower().replace("_", "-")
@@ -137,6 +141,8 @@ def train_validation_split(
 
     Returns (x_train, y_train, x_val, y_val).
     """
+    check_images(x, "x")
+    check_labels(y, "y", len(x))
     check_positive_int(n_val, "n_val")
     if n_val >= len(x):
         raise ValueError(f"n_val={n_val} leaves no training images out of {len(x)}")
@@ -188,8 +194,7 @@ def random_shift(x: torch.Tensor, max_shift: int,
     still the same digits.
     """
     check_images(x, "x")
-    if max_shift < 0:
-        raise ValueError(f"max_shift must be non-negative, got {max_shift}")
+    check_positive_int(max_shift, "max_shift", allow_zero=True)
     if max_shift == 0 or len(x) == 0:
         return x
     s = max_shift
@@ -260,9 +265,8 @@ def make_loader(
     check_positive_int(batch_size, "batch_size")
     if y is None:
         y = torch.zeros(len(x), dtype=torch.long)
-    if len(y) != len(x):
-        raise ValueError(f"x has {len(x)} images but y has {len(y)} labels")
-    device = get_device() if device is None else torch.device(device)
+    check_labels(y, "y", len(x))
+    device = get_device(device)
     if binarization == "fixed":
         x = binarize(x, "fixed", seed=seed)
         binarization = None

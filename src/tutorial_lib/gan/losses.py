@@ -1,9 +1,10 @@
 """GAN losses as pure functions of the discriminator's (critic's) outputs.
 
 Conventions: ``real_logits`` and ``fake_logits`` are the discriminator's raw outputs
-D(x) before any sigmoid, shape (B,) or (B, 1); every loss returns a scalar to MINIMIZE,
-averaged over the batch. With sigma the sigmoid, D(x) = sigma(logit) is the probability
-that x is real.
+D(x) before any sigmoid, shape (B,) or (B, 1) with B >= 1; every loss returns a scalar
+to MINIMIZE, averaged over the batch. The losses do not refuse NaN or infinite outputs:
+they pass them on to the loss, where the training loop's divergence guard sees them.
+With sigma the sigmoid, D(x) = sigma(logit) is the probability that x is real.
 
 - Minimax / cross-entropy (Goodfellow et al., 2014, eq. 1): the discriminator maximizes
   E log D(x) + E log(1 - D(G(z))); the generator minimizes E log(1 - D(G(z)))
@@ -28,11 +29,11 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from tutorial_lib.validation import check_tensor
+from tutorial_lib.validation import check_number, check_tensor
 
 
 def _flat(logits: torch.Tensor, name: str) -> torch.Tensor:
-    check_tensor(logits, name, ndim=(1, 2))
+    check_tensor(logits, name, ndim=(1, 2), nonempty=True)
     if logits.ndim == 2 and logits.shape[1] != 1:
         raise ValueError(f"{name}: expected one output per example, (B,) or (B, 1), got "
                          f"shape {tuple(logits.shape)}")
@@ -99,6 +100,8 @@ def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch
     penalty can be back-propagated into the critic. Returns a scalar (multiply by lambda,
     10 in the paper).
     """
+    check_tensor(real, "real", nonempty=True)
+    check_tensor(fake, "fake", nonempty=True)
     if real.shape != fake.shape:
         raise ValueError(f"real {tuple(real.shape)} and fake {tuple(fake.shape)} must match")
     shape = (len(real),) + (1,) * (real.ndim - 1)
@@ -112,6 +115,7 @@ def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch
 def r1_penalty(discriminator: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor
                ) -> torch.Tensor:
     """E ||grad_x D(x)||^2 on real data (multiply by gamma / 2)."""
+    check_tensor(real, "real", nonempty=True)
     x = real.detach().requires_grad_(True)
     (grad,) = torch.autograd.grad(discriminator(x).sum(), x, create_graph=True)
     return grad.flatten(1).pow(2).sum(1).mean()
@@ -120,8 +124,7 @@ def r1_penalty(discriminator: Callable[[torch.Tensor], torch.Tensor], real: torc
 @torch.no_grad()
 def clip_weights(module: torch.nn.Module, limit: float = 0.01) -> None:
     """Weight clipping (Arjovsky et al., 2017): clamp every parameter to [-limit, limit]."""
-    if limit <= 0:
-        raise ValueError(f"limit must be positive, got {limit}")
+    check_number(limit, "limit", low=0, low_open=True)
     for p in module.parameters():
         p.clamp_(-limit, limit)
 

@@ -92,7 +92,8 @@ class Generator(nn.Module):
     def _code(self, z: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
         """The generator's input: z (B, latent_dim) with the one-hot label of y (B,)
         appended when the network is conditional, (B, latent_dim + num_classes)."""
-        check_tensor(z, "z", ndim=2, last_dims=(self.config.latent_dim,))
+        check_tensor(z, "z", ndim=2, last_dims=(self.config.latent_dim,),
+                     dtype=next(self.parameters()).dtype)
         return append_label(z, y, self.config.num_classes)
 
     def images(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
@@ -199,7 +200,7 @@ class Discriminator(nn.Module):
     def _check_inputs(self, x: torch.Tensor, y: torch.Tensor | None) -> None:
         """Raise unless x is (B, *data_shape) and y is given exactly when conditional."""
         check_tensor(x, "x", ndim=len(self.config.data_shape) + 1,
-                     last_dims=self.config.data_shape)
+                     last_dims=self.config.data_shape, dtype=next(self.parameters()).dtype)
         if self.embed is not None and y is None:
             raise ValueError(f"this conditional discriminator needs labels y in "
                              f"0..{self.config.num_classes - 1}")

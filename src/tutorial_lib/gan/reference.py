@@ -52,4 +52,4 @@ def load_generator(name: str, directory: str | Path | None = None,
                               f"{GENERATOR}")
     g = make_generator(config_from_json(entry.config))
     g.load_state_dict(tensors)
-    return g.to(get_device() if device is None else device).eval()
+    return g.to(get_device(device)).eval()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 
 from tutorial_lib.data.toy import GaussianMixture2D
-from tutorial_lib.validation import check_tensor
+from tutorial_lib.validation import check_number, check_tensor
 
 
 @dataclass(frozen=True)
@@ -29,10 +29,12 @@ class ModeCoverage:
 
 def mode_coverage(samples: torch.Tensor, target: GaussianMixture2D,
                   n_std: float = 3.0) -> ModeCoverage:
-    """Modes captured and percentage of high-quality samples; samples (N, 2)."""
-    check_tensor(samples, "samples", ndim=2, last_dims=(2,))
-    if len(samples) == 0:
-        raise ValueError("samples: expected at least one sample")
+    """Modes captured and percentage of high-quality samples; samples (N, 2), N >= 1,
+    finite (a NaN sample is refused, not counted as far from every mode)."""
+    check_tensor(samples, "samples", ndim=2, last_dims=(2,), nonempty=True, finite=True)
+    if not isinstance(target, GaussianMixture2D):
+        raise TypeError(f"target: expected a GaussianMixture2D, got {type(target).__name__}")
+    check_number(n_std, "n_std", low=0, low_open=True)
     means = target.means_tensor().to(samples)
     dist, nearest = torch.cdist(samples.float(), means.float()).min(1)
     good = dist <= n_std * target.std

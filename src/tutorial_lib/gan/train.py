@@ -202,7 +202,7 @@ def train_gan(
     """
     config = config or GANTrainConfig()
     config.check()
-    device = get_device() if device is None else torch.device(device)
+    device = get_device(device)
     g.to(device)
     d.to(device)
     torch.manual_seed(config.seed)

@@ -58,7 +58,7 @@ def train_hybrid(
     check_images(x_train, "x_train")
     check_positive_int(config.steps, "steps")
     check_positive_int(config.batch_size, "batch_size")
-    device = get_device() if device is None else torch.device(device)
+    device = get_device(device)
     model.to(device)
     model.train()
     torch.manual_seed(config.seed)

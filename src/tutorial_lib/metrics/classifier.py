@@ -20,7 +20,7 @@ from tutorial_lib.checkpoints import CheckpointError, load_checkpoint, save_chec
 from tutorial_lib.data.images import random_shift
 from tutorial_lib.device import get_device
 from tutorial_lib.training import DivergenceGuard, ProgressBar, record
-from tutorial_lib.validation import check_images, check_positive_int
+from tutorial_lib.validation import check_images, check_labels, check_positive_int
 
 CLASSIFIER = "metrics.DigitClassifier"
 
@@ -55,7 +55,7 @@ class DigitClassifier(nn.Module):
                                   nn.Linear(config.features, config.num_classes))
 
     def _check(self, x: torch.Tensor) -> torch.Tensor:
-        check_images(x, "x")
+        check_images(x, "x", dtype=self.head[-1].weight.dtype)
         if tuple(x.shape[1:]) != tuple(self.config.image_shape):
             raise ValueError(f"x: this classifier takes images of shape "
                              f"{tuple(self.config.image_shape)}, got {tuple(x.shape[1:])}")
@@ -106,13 +106,11 @@ def train_classifier(model: DigitClassifier, x: torch.Tensor, y: torch.Tensor,
             its state after the last good epoch.
     """
     config = config or ClassifierTrainConfig()
-    check_images(x, "x")
-    if not isinstance(y, torch.Tensor) or y.shape != (len(x),) or y.is_floating_point():
-        raise ValueError(f"y: expected integer labels of shape ({len(x)},), got "
-                         f"{getattr(y, 'dtype', type(y))} {tuple(getattr(y, 'shape', ()))}")
+    check_images(x, "x", nonempty=True)
+    check_labels(y, "y", len(x), num_classes=model.config.num_classes)
     check_positive_int(config.epochs, "epochs")
     check_positive_int(config.batch_size, "batch_size")
-    device = get_device() if device is None else torch.device(device)
+    device = get_device(device)
     model.to(device)
     gen = torch.Generator().manual_seed(config.seed)
     torch.manual_seed(config.seed)
@@ -143,14 +141,15 @@ def train_classifier(model: DigitClassifier, x: torch.Tensor, y: torch.Tensor,
 
 
 def _batched(model: DigitClassifier, fn, x: torch.Tensor, batch_size: int) -> torch.Tensor:
-    check_images(x, "x")
+    check_images(x, "x", nonempty=True)
+    check_positive_int(batch_size, "batch_size")
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
     with torch.no_grad():
         out = [fn(x[i:i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)]
     model.train(was_training)
-    return torch.cat(out) if out else torch.empty(0)
+    return torch.cat(out)
 
 
 def extract_features(model: DigitClassifier, x: torch.Tensor,
@@ -165,7 +164,9 @@ def predict(model: DigitClassifier, x: torch.Tensor, batch_size: int = 500) -> t
 
 
 def accuracy(model: DigitClassifier, x: torch.Tensor, y: torch.Tensor) -> float:
-    """Fraction of images whose predicted class is y."""
+    """Fraction of images x (N, C, H, W) whose predicted class is their label y (N,)."""
+    check_images(x, "x", nonempty=True)
+    check_labels(y, "y", len(x))
     return float((predict(model, x) == y.cpu()).float().mean())
 
 
@@ -193,4 +194,4 @@ def load_classifier(name: str = "lenet-mnist5k", directory=None,
         raise CheckpointError(f"the manifest's config is not a ClassifierConfig: {err}") from err
     model = DigitClassifier(config)
     model.load_state_dict(tensors)
-    return model.to(get_device() if device is None else device).eval()
+    return model.to(get_device(device)).eval()

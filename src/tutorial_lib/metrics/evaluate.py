@@ -44,8 +44,8 @@ def digit_scores(images: torch.Tensor, reference: torch.Tensor, classifier: Digi
     images (a seeded subset of the larger set), since the k-NN radii shrink as a set
     grows. The class histogram uses the classifier's predictions on ``images``.
     """
-    check_images(images, "images")
-    check_images(reference, "reference")
+    check_images(images, "images", nonempty=True)
+    check_images(reference, "reference", nonempty=True)
     feats = extract_features(classifier, images)
     ref = extract_features(classifier, reference)
     n = min(len(feats), len(ref))

@@ -92,6 +92,11 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray,
 def fid_from_features(features_a: torch.Tensor | np.ndarray,
                       features_b: torch.Tensor | np.ndarray) -> float:
     """The Frechet distance between Gaussians fitted to two feature sets (N_a, D), (N_b, D)."""
-    mu_a, s_a = gaussian_statistics(features_a)
-    mu_b, s_b = gaussian_statistics(features_b)
+    a = check_features(features_a, "features_a", min_rows=2)
+    b = check_features(features_b, "features_b", min_rows=2)
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(f"features_a has {a.shape[1]} columns but features_b has "
+                         f"{b.shape[1]}; both must come from the same extractor")
+    mu_a, s_a = gaussian_statistics(a)
+    mu_b, s_b = gaussian_statistics(b)
     return frechet_distance(mu_a, s_a, mu_b, s_b)

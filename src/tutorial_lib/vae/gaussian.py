@@ -60,9 +60,12 @@ def reparameterize(mu: torch.Tensor, log_var: torch.Tensor, n_samples: int | Non
 
 def log_normal_diag(z: torch.Tensor, mu: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
     """log N(z; mu, diag(exp(log_var))), summed over the last axis; broadcasts."""
+    for value, name in ((z, "z"), (mu, "mu"), (log_var, "log_var")):
+        check_tensor(value, name)
     return -0.5 * (((z - mu) ** 2) / log_var.exp() + log_var + math.log(2 * math.pi)).sum(-1)
 
 
 def log_normal_std(z: torch.Tensor) -> torch.Tensor:
     """log N(z; 0, I), summed over the last axis."""
+    check_tensor(z, "z")
     return -0.5 * (z.pow(2) + math.log(2 * math.pi)).sum(-1)

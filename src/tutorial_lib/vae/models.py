@@ -196,7 +196,7 @@ class VAE(nn.Module):
     def encode(self, x: torch.Tensor, y: torch.Tensor | None = None
                ) -> tuple[torch.Tensor, torch.Tensor]:
         """q_phi(z | x): x (B, C, H, W) in [0, 1] -> (mu, log_var), each (B, d_z)."""
-        check_images(x, "x")
+        check_images(x, "x", dtype=next(self.parameters()).dtype)
         if tuple(x.shape[1:]) != self.config.image_shape:
             raise ValueError(f"x: this VAE takes images of shape {self.config.image_shape}, "
                              f"got {tuple(x.shape[1:])}")

@@ -29,7 +29,7 @@ from tutorial_lib.vae.gaussian import (
     reparameterize,
 )
 from tutorial_lib.vae.models import VAE
-from tutorial_lib.validation import check_images, check_positive_int
+from tutorial_lib.validation import check_images, check_number, check_positive_int, check_tensor
 
 
 def _decode_samples(model: VAE, x: torch.Tensor, z: torch.Tensor,
@@ -88,8 +88,9 @@ def elbo(
             below lambda are not pushed further towards the prior.
         n_samples: Monte Carlo samples of z per image for the reconstruction term.
     """
-    if beta < 0 or free_bits < 0:
-        raise ValueError(f"beta and free_bits must be non-negative, got {beta}, {free_bits}")
+    check_images(x, "x", nonempty=True)
+    check_number(beta, "beta", low=0)
+    check_number(free_bits, "free_bits", low=0)
     check_positive_int(n_samples, "n_samples")
     mu, log_var = model.encode(x, y)
     z = reparameterize(mu, log_var, n_samples)  # (S, B, d_z)
@@ -107,6 +108,7 @@ def elbo(
 def log_importance_weights(model: VAE, x: torch.Tensor, k: int,
                            y: torch.Tensor | None = None) -> torch.Tensor:
     """log w_i = log p(x | z_i) + log p(z_i) - log q(z_i | x) for k samples; (k, B)."""
+    check_images(x, "x", nonempty=True)
     check_positive_int(k, "k")
     mu, log_var = model.encode(x, y)
     z = reparameterize(mu, log_var, k)  # (k, B, d_z)
@@ -123,6 +125,7 @@ def iwae_bound(model: VAE, x: torch.Tensor, k: int, y: torch.Tensor | None = Non
     Differentiable (train with it for an IWAE).
     """
     check_positive_int(k, "k")
+    check_positive_int(chunk, "chunk")
     parts = [log_importance_weights(model, x, min(chunk, k - i), y) for i in range(0, k, chunk)]
     return log_mean_exp(torch.cat(parts, 0))
 
@@ -133,6 +136,10 @@ def log_mean_exp(log_weights: torch.Tensor) -> torch.Tensor:
     Computed as logsumexp - log K: exp of log-weights hundreds of nats below zero
     underflows to 0 in floating point, logsumexp does not.
     """
+    check_tensor(log_weights, "log_weights")
+    if log_weights.ndim == 0 or len(log_weights) == 0:
+        raise ValueError(f"log_weights: expected at least one weight along the first axis "
+                         f"(K, B), got shape {tuple(log_weights.shape)}")
     return torch.logsumexp(log_weights, 0) - math.log(log_weights.shape[0])
 
 
@@ -180,8 +187,10 @@ def estimate_log_likelihood(
     Memory is about batch_size * chunk * (pixels + hidden units) floats: 50 x 500 images
     through the decoder at a time by default.
     """
-    check_images(x, "x", binary=getattr(model.likelihood, "binary", False))
+    check_images(x, "x", binary=getattr(model.likelihood, "binary", False), nonempty=True)
     check_positive_int(k, "k")
+    check_positive_int(batch_size, "batch_size")
+    check_positive_int(chunk, "chunk")
     was_training = model.training
     model.eval()
     if seed is not None:
@@ -199,7 +208,10 @@ def estimate_log_likelihood(
 @torch.no_grad()
 def evaluate_elbo(model: VAE, x: torch.Tensor, y: torch.Tensor | None = None,
                   batch_size: int = 500) -> dict[str, float]:
-    """Average ELBO, reconstruction and KL over a data set, in nats per image."""
+    """Average ELBO, reconstruction and KL over a data set x (N, C, H, W), N >= 1, in nats
+    per image."""
+    check_images(x, "x", nonempty=True)
+    check_positive_int(batch_size, "batch_size")
     was_training = model.training
     model.eval()
     sums = {"elbo": 0.0, "reconstruction": 0.0, "kl": 0.0}

@@ -100,7 +100,7 @@ def train_vae(
     check_images(x_train, "x_train")
     check_positive_int(config.epochs, "epochs")
     check_positive_int(config.batch_size, "batch_size")
-    device = get_device() if device is None else torch.device(device)
+    device = get_device(device)
     model.to(device)
     loader, x_val = _training_data(model, x_train, y_train, x_val, config, device)
     y_val = y_val if model.config.num_classes > 0 else None
