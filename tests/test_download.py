@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
 import socket
 import struct
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -294,3 +296,20 @@ def test_registry_and_arguments_are_checked(tmp_path: Path) -> None:
         RemoteDataset("x", MNIST.mirrors, MNIST.files[:3])
     with pytest.raises(ValueError, match="positive timeout"):
         download(MNIST, tmp_path, timeout=0)
+
+
+def test_a_temporary_file_left_by_a_killed_download_is_removed_once_stale(tmp_path) -> None:
+    from tutorial_lib.data.download import STALE_TEMPORARY_SECONDS, remove_stale_temporaries
+
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    old, young = folder / "tmpkilled01", folder / "tmprunning2"
+    kept = folder / "train-images-idx3-ubyte.gz"
+    for path in (old, young, kept):
+        path.write_bytes(b"partial")
+    long_ago = time.time() - 2 * STALE_TEMPORARY_SECONDS
+    os.utime(old, (long_ago, long_ago))
+    os.utime(kept, (long_ago, long_ago))
+    assert remove_stale_temporaries(folder) == [old]
+    assert not old.exists() and young.exists() and kept.exists()
+    assert remove_stale_temporaries(tmp_path / "absent") == []

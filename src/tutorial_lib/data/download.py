@@ -6,6 +6,8 @@ complete 70,000-image data sets when a network is available. The transfer itself
 checks the file's hash against the published one, and only then moves it into place, so
 a failed or corrupt download never leaves a partial file, and a cached file whose hash
 matches is used without any network access (the files can also be placed there by hand).
+Only a process killed outright (``kill -9``) can leave pooch's temporary file (``tmp...``)
+behind; the next download into that folder removes such files once they are an hour old.
 
 What is ours is the short loop over mirrors (the original MNIST site has at times answered
 HTTP 403, and any one host can be down): the first mirror that delivers a verified copy
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -149,6 +152,28 @@ def _offline_hint(spec: RemoteDataset, folder: Path) -> str:
     )
 
 
+STALE_TEMPORARY_SECONDS = 3600.0  # a download still writing its temporary file is younger
+
+
+def remove_stale_temporaries(folder: Path, older_than: float = STALE_TEMPORARY_SECONDS
+                             ) -> list[Path]:
+    """Delete pooch's temporary files (``tmp*``) in a data set's ``folder`` that were last
+    written more than ``older_than`` seconds ago: left by a download killed outright. A
+    younger one may belong to a download running now, and stays. Returns the deleted paths."""
+    if not folder.is_dir():
+        return []
+    now, removed = time.time(), []
+    for path in folder.glob("tmp*"):
+        try:
+            if path.is_file() and not path.is_symlink() and \
+                    now - path.stat().st_mtime > older_than:
+                path.unlink()
+                removed.append(path)
+        except FileNotFoundError:  # another process removed it first
+            continue
+    return removed
+
+
 def _retrieve(
     spec: RemoteDataset,
     filename: str,
@@ -208,6 +233,7 @@ def download(
     if timeout <= 0:
         raise ValueError(f"expected a positive timeout in seconds, got {timeout}")
     folder = (data_dir() if root is None else Path(root)) / spec.name
+    remove_stale_temporaries(folder)
     return {
         key: _retrieve(spec, filename, known_hash, folder, timeout=timeout, progress=progress)
         for key, filename, known_hash in spec.files
