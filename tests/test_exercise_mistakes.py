@@ -78,7 +78,7 @@ mistake(E, "returned the negative log-density", "sign")(
 
 # ch02: KL(N(mu_q, var_q) || N(mu_p, var_p))
 E = "ch02.kl_diag_gaussians"
-mistake(E, "(mu_q - mu_p)^2 divided by var_q", "sigma_q^2")(
+mistake(E, "(mu_q - mu_p)^2 divided by var_q", "(mu_q - mu_p)^2 / sigma_p^2")(
     lambda mq, lq, mp, lp: 0.5 * (lp - lq + lq.exp() / lp.exp() + (mq - mp) ** 2 / lq.exp()
                                   - 1).sum(-1))
 mistake(E, "(mu_q - mu_p)^2 forgotten", "means")(
@@ -373,7 +373,7 @@ mistake(E, "mean over features", "mean over")(lambda a, b: 0.5 * ((a - b) ** 2).
 mistake(E, "norm not squared", "square")(lambda a, b: 0.5 * (a - b).norm(dim=1))
 mistake(E, "no 1/2", "1/2")(lambda a, b: ((a - b) ** 2).sum(1))
 mistake(E, "absolute differences", "absolute")(lambda a, b: 0.5 * (a - b).abs().sum(1))
-mistake(E, "F.mse_loss with its default reduction", "averaged over the batch")(
+mistake(E, "F.mse_loss with its default reduction", "reduction")(
     lambda a, b: 0.5 * F.mse_loss(a, b))
 mistake(E, "sum over the batch axis", "axis")(lambda a, b: 0.5 * ((a - b) ** 2).sum(0))
 

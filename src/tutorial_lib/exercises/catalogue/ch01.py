@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 
 from tutorial_lib.exercises.catalogue.common import SHAPES, randn, seeded, uniform
-from tutorial_lib.exercises.checker import Case, Exercise, Mistake
+from tutorial_lib.exercises.checker import Case, Exercise
+from tutorial_lib.exercises.formula import Formula, Term, gaussian, mean_for_sum
 from tutorial_lib.vae.gaussian import log_normal_diag
 
 LOG_2PI = math.log(2 * math.pi)
@@ -20,10 +21,29 @@ def _cases_log_normal() -> list[Case]:
     return out
 
 
-def _log_normal_terms(x, mean, log_var, *, var=None, half=0.5, const=LOG_2PI, logdet=None):
-    var = log_var.exp() if var is None else var
-    logdet = log_var if logdet is None else logdet
-    return -(half * (x - mean) ** 2 / var + 0.5 * logdet + 0.5 * const).sum(-1)
+def _diagnosis_cases() -> list[Case]:
+    """Positive log-variances, where log(log_var) is defined: a student who takes log_var
+    for the variance (with a clamp or an abs against the NaN) is told apart there."""
+    gen = seeded(101)
+    return [Case((randn(gen, b, d), randn(gen, b, d), uniform(gen, b, d, low=0.2, high=1.5)),
+                 f"x, mean, log_var > 0 of shape ({b}, {d})", b) for b, d in SHAPES]
+
+
+FORMULA = Formula(
+    quantities=lambda x, mean, log_var: {"x": x, "mean": mean, **gaussian(log_var)},
+    terms=(
+        Term("-(x - mean)^2 / (2 sigma^2) (the squared error)",
+             lambda q: (q["x"] - q["mean"]) ** 2 / q["var"], -0.5,
+             unsquared=lambda q: (q["x"] - q["mean"]).abs() / q["var"]),
+        Term("-1/2 log sigma^2 = -log_var / 2 (the normalizer)", lambda q: q["log_var"], -0.5),
+        Term("-1/2 log(2 pi)", lambda q: LOG_2PI, -0.5, constant=True),
+    ),
+    reduce=lambda t: t.sum(-1),
+    wrong_reductions=(mean_for_sum("dimensions", "the coordinates are independent, so "
+                                   "the density is a product and its log a sum"),),
+    reduced_over="the d dimensions",
+    gaussians=("",),
+)
 
 
 LOG_NORMAL = Exercise(
@@ -32,28 +52,9 @@ LOG_NORMAL = Exercise(
     signature="log_normal_diag(x, mean, log_var) -> (B,)",
     reference=log_normal_diag,
     cases=_cases_log_normal,
-    mistakes=(
-        Mistake("the sign is flipped: you returned the negative log-density (a loss); "
-                "return log N(x; mean, diag(exp(log_var)))",
-                lambda x, m, lv: -log_normal_diag(x, m, lv)),
-        Mistake("a factor 1/2 is missing in front of the squared term: "
-                "-(x - mean)^2 / (2 sigma^2), not -(x - mean)^2 / sigma^2",
-                lambda x, m, lv: _log_normal_terms(x, m, lv, half=1.0)),
-        Mistake("the log-variance is used as the variance: divide by sigma^2 = "
-                "exp(log_var), not by log_var",
-                lambda x, m, lv: _log_normal_terms(x, m, lv, var=lv)),
-        Mistake("you divided by sigma = exp(log_var / 2) where the variance sigma^2 = "
-                "exp(log_var) belongs",
-                lambda x, m, lv: _log_normal_terms(x, m, lv, var=(0.5 * lv).exp())),
-        Mistake("the variance is used where its logarithm belongs: the normalizer "
-                "contributes -1/2 log sigma^2 = -1/2 log_var, not -1/2 exp(log_var)",
-                lambda x, m, lv: _log_normal_terms(x, m, lv, logdet=lv.exp())),
-        Mistake("the constant -1/2 log(2 pi) per dimension is missing",
-                lambda x, m, lv: _log_normal_terms(x, m, lv, const=0.0)),
-        Mistake("a mean over dimensions where the sum belongs: the coordinates are "
-                "independent, so the density is a product and its log a sum",
-                lambda x, m, lv: log_normal_diag(x, m, lv) / x.shape[-1]),
-    ),
+    formula=FORMULA,
+    diagnosis_cases=_diagnosis_cases,
+    grad_args=(0, 1, 2),
     confirmation="Compare: torch.distributions.Normal(mean, (0.5 * log_var).exp())"
                  ".log_prob(x).sum(-1).",
 )

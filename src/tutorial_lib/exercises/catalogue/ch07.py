@@ -75,11 +75,15 @@ D_STEP = Exercise(
     cases=_cases_d_step,
     output="scalar",
     extra_check=_check_detach,
+    grad_args=(0,),
     mistakes=(
         Mistake("the labels are swapped: real samples get label 1, generated samples 0",
                 _d_step_swapped),
         Mistake("the generated samples are missing: score generator(z) as well, with label 0",
                 lambda dis, g, real, z: bce(dis(real), 1.0)),
+        Mistake("that is the generator's loss (generated samples with the label 1), not the "
+                "discriminator's: real samples get the label 1, generated ones the label 0",
+                lambda dis, g, real, z: bce(dis(g(z)), 1.0)),
     ),
     confirmation="No gradient reaches the generator.",
 )

@@ -9,7 +9,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from tutorial_lib.exercises.catalogue.common import randn, seeded, uniform
-from tutorial_lib.exercises.checker import Case, Exercise, as_array
+from tutorial_lib.exercises.checker import Case, Exercise
+from tutorial_lib.exercises.integrity import TENSOR, as_array, type_problem
 from tutorial_lib.gan.losses import gradient_penalty
 
 
@@ -85,9 +86,18 @@ def _check_gradient_penalty(fn: Callable) -> str | None:
             return ("the critic was called on the real or generated samples themselves; the "
                     "penalty is taken at random interpolates between them")
         return "every example got the same weight: draw one weight per example"
-    if not isinstance(penalty, torch.Tensor) or not penalty.requires_grad:
+    problem = type_problem(penalty, TENSOR)
+    if problem:
+        return f"your function {problem}"
+    if not penalty.requires_grad:
         return ("the penalty carries no gradient to the critic: compute the input gradient "
                 "with torch.autograd.grad(..., create_graph=True) and return the tensor")
+    again = RecordingCritic(9)
+    fn(again, real, fake)
+    if again.calls and torch.equal(again.calls[-1], x_hat):
+        return ("two calls on the same input interpolate at the same points: the function "
+                "seeds the random generator (torch.manual_seed) or reuses fixed weights; "
+                "draw fresh weights on every call")
     x = x_hat.clone().requires_grad_(True)
     (grad,) = torch.autograd.grad(critic.score(x).sum(), x, create_graph=True)
     want = ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean().detach()

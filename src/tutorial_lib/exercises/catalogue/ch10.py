@@ -6,6 +6,7 @@ import torch
 
 from tutorial_lib.exercises.catalogue.common import seeded
 from tutorial_lib.exercises.checker import Case, Exercise, Mistake
+from tutorial_lib.exercises.integrity import NUMBER
 from tutorial_lib.metrics.coverage import class_coverage
 
 
@@ -42,6 +43,7 @@ CLASS_TV = Exercise(
     reference=class_total_variation,
     cases=_cases_tv,
     output="scalar",
+    returns=NUMBER,
     mistakes=(
         Mistake("that is the L1 distance sum_k |p_k - 1/K|; the total variation is half of "
                 "it", lambda lb, k: _tv_variant(lb, k, half=1.0)),

@@ -7,6 +7,7 @@ import torch
 from tutorial_lib.applications.anomaly import roc_auc
 from tutorial_lib.exercises.catalogue.common import randn, seeded
 from tutorial_lib.exercises.checker import Case, Exercise, Mistake
+from tutorial_lib.exercises.integrity import NUMBER
 
 
 def _cases_auc() -> list[Case]:
@@ -35,6 +36,7 @@ AUC = Exercise(
     reference=roc_auc,
     cases=_cases_auc,
     output="scalar",
+    returns=NUMBER,
     mistakes=(
         Mistake("the orientation is flipped: you measured P(normal scores higher than "
                 "anomaly); anomalies should get the higher scores",

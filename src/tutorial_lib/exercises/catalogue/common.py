@@ -45,3 +45,22 @@ def bce(logits: torch.Tensor, target: float) -> torch.Tensor:
     """Binary cross-entropy of ``logits`` (any shape) against a constant label, averaged:
     the discriminator's loss on one half of its batch (chapters 6 and 7)."""
     return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
+
+
+EXTREME = (-120.0, -40.0, -25.0, 25.0, 40.0, 120.0)  # logits where sigmoid rounds to 0 or 1
+
+UNSTABLE_LOGITS = (
+    "At logits this large, sigmoid(a) rounds to exactly 0 or 1 in float32 (from |a| of "
+    "about 17 on; log(sigmoid(a) + 1e-8) caps the log at -18.4 and binary_cross_entropy "
+    "caps it at -100), so log(sigmoid(a)) and log(1 - sigmoid(a)) lose the value a "
+    "discriminator that wins produces. Stay in logits: log sigmoid(a) = F.logsigmoid(a) = "
+    "-F.softplus(-a), or F.binary_cross_entropy_with_logits")
+
+
+def extreme_logits(gen: torch.Generator, *shape: int) -> torch.Tensor:
+    """Logits of ``shape`` drawn from :data:`EXTREME`, each sign and size present."""
+    values = torch.tensor(EXTREME)
+    index = torch.randint(len(values), shape, generator=gen)
+    flat = index.reshape(-1)
+    flat[: len(values)] = torch.arange(len(values))[: flat.numel()]
+    return values[index]
