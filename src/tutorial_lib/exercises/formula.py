@@ -153,7 +153,8 @@ def derived_changes(formula: Formula) -> list[Change]:
     out: list[Change] = []
     for i, t in enumerate(formula.terms):
         c, name = t.coefficient, t.name
-        out.append(Change(f"the term {name} is missing", name, coefficients={i: 0.0}))
+        if any(not u.constant for j, u in enumerate(formula.terms) if j != i):
+            out.append(Change(f"the term {name} is missing", name, coefficients={i: 0.0}))
         out.append(Change(f"the term {name} has the wrong sign", name, coefficients={i: -c}))
         out.append(Change(f"a factor 1/2 is missing in front of the term {name}: you have "
                           "it twice", name, coefficients={i: 2 * c}))
@@ -162,7 +163,7 @@ def derived_changes(formula: Formula) -> list[Change]:
         if t.unsquared is not None:
             out.append(Change(f"in the term {name}, the square is missing: it must be "
                               "squared", name, values={i: t.unsquared}))
-        if formula.swap is not None:
+        if formula.swap is not None and not t.constant:
             a, b = formula.swap
             out.append(Change(f"in the term {name}, the two distributions are swapped "
                               f"(the {a.strip('_')} parameters where the {b.strip('_')} ones "
