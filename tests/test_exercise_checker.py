@@ -77,7 +77,9 @@ def test_every_derived_mistake_is_rejected_and_named(exercise_id: str) -> None:
     changes = derived_changes(ex.formula)
     assert len({c.message for c in changes}) == len(changes), "messages must be distinct"
     for change in changes:
-        wrong = (lambda *a, c=change: evaluate(ex.formula, c, a))
+        def wrong(*args, change=change):
+            return evaluate(ex.formula, change, args)
+
         result = run_check(ex, wrong)
         assert result.status == FAILED, (change.message, result.message)
         if result.message != change.message:
