@@ -80,6 +80,8 @@ def test_every_derived_mistake_is_rejected_and_named(exercise_id: str) -> None:
         def wrong(*args, change=change):
             return evaluate(ex.formula, change, args)
 
+        if _same_values(ex, wrong, ex.reference):
+            continue  # a change of a quantity this formula does not read
         result = run_check(ex, wrong)
         assert result.status == FAILED, (change.message, result.message)
         if result.message != change.message:

@@ -23,6 +23,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 import scipy.linalg
+import scipy.spatial
 import scipy.stats
 import torch
 import torch.nn.functional as F
@@ -398,6 +399,260 @@ mistake(E, "divided by all pairs of images", "pairs")(
     lambda s, t: _auc(s, t, denominator=lambda a, n: (a + n) ** 2 / 4))
 
 
+# ----------------------------------------------- the exercises added with the checker
+# (written after the checker, like the held-out set below, but counted in the main set)
+E = "ch01.log_binomial"
+LG = torch.lgamma
+
+
+def _log_choose(k, n):
+    return LG(torch.tensor(n + 1.0)) - LG(k + 1) - LG(n - k + 1)
+
+
+mistake(E, "log C(n, k) forgotten", "log C(n, k)")(
+    lambda k, n, a: (k * F.logsigmoid(a) + (n - k) * F.logsigmoid(-a)).sum(-1))
+mistake(E, "naive log(sigmoid)", "logit")(
+    lambda k, n, a: (_log_choose(k, n) + k * torch.log(torch.sigmoid(a))
+                     + (n - k) * torch.log(1 - torch.sigmoid(a))).sum(-1))
+mistake(E, "failures counted n times", "n times")(
+    lambda k, n, a: (_log_choose(k, n) + k * F.logsigmoid(a) + n * F.logsigmoid(-a)).sum(-1))
+mistake(E, "log(1 - sigmoid) as -logsigmoid", "log sigmoid(-a)")(
+    lambda k, n, a: (_log_choose(k, n) + k * F.logsigmoid(a) - (n - k) * F.logsigmoid(a)).sum(-1))
+
+E = "ch01.mle_step"
+
+
+def _mle_grad(theta, x):
+    t = theta.detach().requires_grad_(True)
+    nll = 0.5 * ((x - t[0]) ** 2 / t[1].exp() + t[1] + LOG_2PI).sum(1)
+    return t, nll
+
+
+@mistake(E, "gradient ascent", "subtracts")
+def _mle_ascent(theta, x, lr):
+    t, nll = _mle_grad(theta, x)
+    (g,) = torch.autograd.grad(nll.mean(), t)
+    return (t + lr * g).detach()
+
+
+@mistake(E, "NLL summed over the batch", "B times")
+def _mle_sum(theta, x, lr):
+    t, nll = _mle_grad(theta, x)
+    (g,) = torch.autograd.grad(nll.sum(), t)
+    return (t - lr * g).detach()
+
+
+@mistake(E, "returns the gradient", "gradient")
+def _mle_grad_only(theta, x, lr):
+    t, nll = _mle_grad(theta, x)
+    return torch.autograd.grad(nll.mean(), t)[0]
+
+
+E = "ch02.kl_on_grid"
+mistake(E, "naive p log(p / q)", "0 log 0")(lambda p, q, dx: (p * torch.log(p / q)).sum() * dx)
+mistake(E, "dx forgotten", "dx")(lambda p, q, dx: (torch.xlogy(p, p) - torch.xlogy(p, q)).sum())
+mistake(E, "KL(q || p)", "first argument")(
+    lambda p, q, dx: (torch.xlogy(q, q) - torch.xlogy(q, p)).sum() * dx)
+mistake(E, "log2", "nats")(lambda p, q, dx: (torch.xlogy(p, p) - torch.xlogy(p, q)).sum() * dx
+                           / math.log(2))
+
+E = "ch02.jsd_on_grid"
+
+
+def _kl_grid(p, q, dx):
+    return (torch.xlogy(p, p) - torch.xlogy(p, q)).sum() * dx
+
+
+mistake(E, "m = p + q", "(p + q) / 2")(
+    lambda p, q, dx: 0.5 * _kl_grid(p, p + q, dx) + 0.5 * _kl_grid(q, p + q, dx))
+mistake(E, "KL(m || p)", "second argument")(
+    lambda p, q, dx: 0.5 * _kl_grid(0.5 * (p + q), p, dx) + 0.5 * _kl_grid(q, 0.5 * (p + q), dx))
+mistake(E, "no 1/2", "1/2")(
+    lambda p, q, dx: _kl_grid(p, 0.5 * (p + q), dx) + _kl_grid(q, 0.5 * (p + q), dx))
+mistake(E, "naive logs", "0 log 0")(
+    lambda p, q, dx: 0.5 * (p * torch.log(2 * p / (p + q))).sum() * dx
+    + 0.5 * (q * torch.log(2 * q / (p + q))).sum() * dx)
+
+E = "ch03.negative_elbo_step"
+
+
+def _step(enc, dec, x, eps, *, std_of=None, z_of=None, recon="none", kl_sign=1.0,
+          reduce="mean"):
+    mu, lv = enc(x).chunk(2, dim=1)
+    std = (0.5 * lv).exp() if std_of is None else std_of(lv)
+    z = mu + std * eps if z_of is None else z_of(mu, std, eps)
+    if recon == "none":
+        rec = F.binary_cross_entropy_with_logits(dec(z), x, reduction="none").sum(1)
+    else:
+        rec = F.binary_cross_entropy_with_logits(dec(z), x)
+    total = rec + kl_sign * 0.5 * (mu ** 2 + lv.exp() - lv - 1).sum(1)
+    return total.mean() if reduce == "mean" else total.sum()
+
+
+mistake(E, "sigma = exp(log_var) in the sample", "variance")(
+    lambda e, d, x, eps: _step(e, d, x, eps, std_of=torch.exp))
+mistake(E, "decoder on mu", "sees mu")(
+    lambda e, d, x, eps: _step(e, d, x, eps, z_of=lambda mu, std, eps: mu))
+mistake(E, "BCE default reduction", "reduction")(
+    lambda e, d, x, eps: _step(e, d, x, eps, recon="mean"))
+mistake(E, "KL added with the wrong sign", "KL")(
+    lambda e, d, x, eps: _step(e, d, x, eps, kl_sign=-1.0))
+mistake(E, "summed over the batch", "summed over the batch")(
+    lambda e, d, x, eps: _step(e, d, x, eps, reduce="sum"))
+mistake(E, "z detached", "gradient")(
+    lambda e, d, x, eps: _step(e, d, x, eps, z_of=lambda mu, std, eps: (mu + std * eps).detach()))
+
+E = "ch03.kl_monte_carlo"
+
+
+def _log_q(z, mu, lv):
+    return -0.5 * ((z - mu) ** 2 / lv.exp() + lv + LOG_2PI).sum(-1)
+
+
+mistake(E, "log 2 pi only in log q", "log(2 pi)")(
+    lambda z, mu, lv: (_log_q(z, mu, lv) + 0.5 * (z ** 2).sum(-1)).mean(0))
+mistake(E, "log p - log q", "sign")(
+    lambda z, mu, lv: (-0.5 * (z ** 2 + LOG_2PI).sum(-1) - _log_q(z, mu, lv)).mean(0))
+mistake(E, "mean over the latent dimensions", "mean over")(
+    lambda z, mu, lv: (-0.5 * ((z - mu) ** 2 / lv.exp() + lv) + 0.5 * z ** 2).mean(-1).mean(0))
+mistake(E, "sum over the K samples", "sum over the K samples")(
+    lambda z, mu, lv: (_log_q(z, mu, lv) + 0.5 * (z ** 2 + LOG_2PI).sum(-1)).sum(0))
+
+E = "ch05.free_bits_kl"
+mistake(E, "floor per example", "each example")(lambda kl, fb: kl.clamp_min(fb).mean(0).sum())
+mistake(E, "one floor for the total", "own floor")(lambda kl, fb: kl.mean(0).sum().clamp_min(fb))
+mistake(E, "clamp_max", "max")(lambda kl, fb: kl.mean(0).clamp_max(fb).sum())
+mistake(E, "a new tensor from a float", "gradient")(
+    lambda kl, fb: torch.tensor(float(kl.mean(0).clamp_min(fb).sum())))
+
+E = "ch05.importance_weights"
+mistake(E, "softmax over the batch", "wrong axis")(lambda lw: torch.softmax(lw, dim=1))
+mistake(E, "exp / sum", "underflow")(lambda lw: lw.exp() / lw.exp().sum(0))
+mistake(E, "log_softmax", "log")(lambda lw: torch.log_softmax(lw, dim=0))
+mistake(E, "max shift, not normalized", "normalized")(lambda lw: torch.exp(lw - lw.max(0).values))
+
+E = "ch06.discriminator_loss_hinge"
+mistake(E, "margins swapped", "swapped")(lambda r, f: F.relu(1 + r).mean() + F.relu(1 - f).mean())
+mistake(E, "no relu", "relu")(lambda r, f: (1 - r).mean() + (1 + f).mean())
+mistake(E, "no margin", "margin")(lambda r, f: F.relu(-r).mean() + F.relu(f).mean())
+mistake(E, "relu forgotten on the fake side", "relu")(
+    lambda r, f: F.relu(1 - r).mean() + (1 + f).mean())
+
+E = "ch07.generator_step_loss"
+mistake(E, "the fake label", "label")(lambda d, g, z: _bce(d(g(z)), 0.0))
+mistake(E, "G(z) detached", "gradient")(lambda d, g, z: _bce(d(g(z).detach()), 1.0))
+mistake(E, "saturating", "saturating")(lambda d, g, z: -_bce(d(g(z)), 0.0))
+mistake(E, "returned .item()", "float")(lambda d, g, z: _bce(d(g(z)), 1.0).item())
+
+E = "ch07.slerp"
+mistake(E, "lerp", "straight line")(lambda z0, z1, t: (1 - t[:, None]) * z0 + t[:, None] * z1)
+mistake(E, "no normalization of the cosine", "unnormalized")(
+    lambda z0, z1, t: (torch.sin((1 - t[:, None]) * torch.arccos(torch.dot(z0, z1).clamp(-1, 1)))
+                       * z0 + torch.sin(t[:, None] * torch.arccos(torch.dot(z0, z1).clamp(-1, 1)))
+                       * z1) / torch.sin(torch.arccos(torch.dot(z0, z1).clamp(-1, 1))))
+
+
+@mistake(E, "weights swapped", "swapped")
+def _slerp_swapped(z0, z1, t):
+    w = torch.arccos(torch.dot(z0, z1) / (z0.norm() * z1.norm()))
+    t = t[:, None]
+    return (torch.sin(t * w) * z0 + torch.sin((1 - t) * w) * z1) / torch.sin(w)
+
+
+E = "ch08.critic_step_loss"
+
+
+def _critic(c, g, x, z, e, *, create_graph=True, detach=True, sign=1.0, lam=10.0, sq=False):
+    fake = g(z).detach() if detach else g(z)
+    x_hat = (e * x + (1 - e) * fake.detach()).requires_grad_(True)
+    (grad,) = torch.autograd.grad(c(x_hat).sum(), x_hat, create_graph=create_graph)
+    norm = grad.norm(dim=1) ** (2 if sq else 1)
+    return sign * (c(fake).mean() - c(x).mean()) + lam * ((norm - 1) ** 2).mean()
+
+
+mistake(E, "signs of the Wasserstein terms", "signs")(
+    lambda c, g, x, z, e: _critic(c, g, x, z, e, sign=-1.0))
+mistake(E, "no create_graph", "create_graph")(
+    lambda c, g, x, z, e: _critic(c, g, x, z, e, create_graph=False))
+mistake(E, "fake not detached", "detach")(lambda c, g, x, z, e: _critic(c, g, x, z, e,
+                                                                        detach=False))
+mistake(E, "penalty forgotten", "penalty")(lambda c, g, x, z, e: _critic(c, g, x, z, e, lam=0.0))
+mistake(E, "squared norm", "squared norm")(lambda c, g, x, z, e: _critic(c, g, x, z, e, sq=True))
+
+E = "ch08.r1_penalty"
+
+
+def _r1(d, x, *, power=2, create_graph=True, minus=0.0):
+    x = x.detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(d(x).sum(), x, create_graph=create_graph)
+    return ((grad.flatten(1).norm(dim=1) - minus) ** power).mean()
+
+
+mistake(E, "norm not squared", "squared")(lambda d, x: _r1(d, x, power=1))
+mistake(E, "no create_graph", "create_graph")(lambda d, x: _r1(d, x, create_graph=False))
+mistake(E, "pulled to 1", "to 0")(lambda d, x: _r1(d, x, minus=1.0))
+
+E = "ch09.trace_sqrt_product"
+mistake(E, "sqrt(S1) sqrt(S2)", "commute")(
+    lambda s1, s2: float(np.trace(_sqrtm_sym(s1) @ _sqrtm_sym(s2))))
+mistake(E, "elementwise sqrt", "elementwise")(lambda s1, s2: float(np.trace(np.sqrt(np.abs(
+    s1 @ s2)))))
+mistake(E, "sqrt of the trace", "square root of the trace")(
+    lambda s1, s2: float(np.sqrt(np.trace(s1 @ s2))))
+
+E = "ch10.knn_radii"
+
+
+def _pairwise(f):
+    return np.sqrt(((f[:, None] - f[None]) ** 2).sum(-1))
+
+
+mistake(E, "column k - 1", "off by one")(lambda f, k: np.sort(_pairwise(f), axis=1)[:, k - 1])
+mistake(E, "squared distances", "squared")(lambda f, k: np.sort(_pairwise(f) ** 2, axis=1)[:, k])
+mistake(E, "column k + 1", "off by one")(lambda f, k: np.sort(_pairwise(f), axis=1)[:, k + 1])
+
+E = "ch10.manifold_fraction"
+
+
+def _dist(q, m):
+    return np.sqrt(((q[:, None] - m[None]) ** 2).sum(-1))
+
+
+mistake(E, "all for any", "all where any")(
+    lambda m, r, q: float((_dist(q, m) <= r[None]).all(1).mean()))
+mistake(E, "reduced over the queries", "manifold points")(
+    lambda m, r, q: float((_dist(q, m) <= r[None]).any(0).mean()))
+mistake(E, "squared distances", "squared")(
+    lambda m, r, q: float((_dist(q, m) ** 2 <= r[None]).any(1).mean()))
+
+E = "ch11.aae_discriminator_loss"
+mistake(E, "codes not detached", "detach")(
+    lambda d, enc, x, zp: _bce(d(zp), 1.0) + _bce(d(enc(x)), 0.0))
+mistake(E, "labels swapped", "swapped")(
+    lambda d, enc, x, zp: _bce(d(zp), 0.0) + _bce(d(enc(x).detach()), 1.0))
+mistake(E, "the prior forgotten", "z_prior")(lambda d, enc, x, zp: _bce(d(enc(x).detach()), 0.0))
+
+E = "ch11.aae_encoder_loss"
+mistake(E, "label 0", "label")(lambda d, enc, x: _bce(d(enc(x)), 0.0))
+mistake(E, "codes detached", "gradient")(lambda d, enc, x: _bce(d(enc(x).detach()), 1.0))
+mistake(E, "saturating", "saturating")(lambda d, enc, x: -_bce(d(enc(x)), 0.0))
+
+E = "ch12.gram_matrix"
+mistake(E, "not normalized", "not normalized")(
+    lambda f: f.flatten(2) @ f.flatten(2).transpose(1, 2))
+mistake(E, "divided by C H W", "C H W")(
+    lambda f: f.flatten(2) @ f.flatten(2).transpose(1, 2) / f[0].numel())
+mistake(E, "positions x positions", "expected")(
+    lambda f: f.flatten(2).transpose(1, 2) @ f.flatten(2) / f[0, 0].numel())
+
+E = "ch12.pix2pix_generator_loss"
+mistake(E, "L2 for L1", "L2")(lambda lg, f, t, lam: _bce(lg, 1.0) + lam * F.mse_loss(f, t))
+mistake(E, "lam forgotten", "lam")(lambda lg, f, t, lam: _bce(lg, 1.0) + F.l1_loss(f, t))
+mistake(E, "lam on the adversarial term", "adversarial")(
+    lambda lg, f, t, lam: lam * _bce(lg, 1.0) + F.l1_loss(f, t))
+mistake(E, "label 0", "label 0")(lambda lg, f, t, lam: _bce(lg, 0.0) + lam * F.l1_loss(f, t))
+
+
 # ----------------------------------------------------------- correct variants
 C: list[tuple[str, str, Callable]] = []
 
@@ -586,6 +841,235 @@ correct(E, "Mann-Whitney by ranks")(
                         - t.sum().item() * (t.sum().item() + 1) / 2)
                        / (t.sum().item() * (~t).sum().item())))
 correct(E, "pairwise comparisons")(lambda s, t: _auc(s, t))
+
+
+E = "ch01.log_binomial"
+correct(E, "torch.distributions.Binomial")(
+    lambda k, n, a: TD.Binomial(n, logits=a).log_prob(k).sum(-1))
+correct(E, "softplus form")(
+    lambda k, n, a: (_log_choose(k, n) + k * a - n * F.softplus(a)).sum(-1))
+correct(E, "logsigmoid form")(
+    lambda k, n, a: (_log_choose(k, n) + k * F.logsigmoid(a) + (n - k) * F.logsigmoid(-a))
+    .sum(dim=1))
+
+E = "ch01.mle_step"
+
+
+@correct(E, "autograd")
+def _mle_autograd(theta, x, lr):
+    t, nll = _mle_grad(theta, x)
+    (g,) = torch.autograd.grad(nll.mean(), t)
+    return (t - lr * g).detach()
+
+
+@correct(E, "closed-form gradient")
+def _mle_closed(theta, x, lr):
+    m, lv = theta
+    var = lv.exp()
+    g = torch.stack([-((x - m) / var).mean(0), 0.5 * (1 - (x - m) ** 2 / var).mean(0)])
+    return theta - lr * g
+
+
+@correct(E, "an optimizer step on a copy")
+def _mle_sgd(theta, x, lr):
+    t = theta.clone().requires_grad_(True)
+    opt = torch.optim.SGD([t], lr=lr)
+    (-TD.Normal(t[0], (0.5 * t[1]).exp()).log_prob(x).sum(1).mean()).backward()
+    opt.step()
+    return t.detach()
+
+
+E = "ch02.kl_on_grid"
+correct(E, "xlogy of the ratio")(lambda p, q, dx: torch.xlogy(p, p / q).sum() * dx)
+correct(E, "mask where p > 0")(
+    lambda p, q, dx: (p[p > 0] * (p[p > 0].log() - q[p > 0].log())).sum() * dx)
+correct(E, "torch.where")(
+    lambda p, q, dx: torch.where(p > 0, p * torch.log(p / q), torch.zeros_like(p)).sum() * dx)
+
+E = "ch02.jsd_on_grid"
+correct(E, "with kl_on_grid")(
+    lambda p, q, dx: 0.5 * _kl_grid(p, (p + q) / 2, dx) + 0.5 * _kl_grid(q, (p + q) / 2, dx))
+correct(E, "entropy form")(
+    lambda p, q, dx: (-torch.xlogy((p + q) / 2, (p + q) / 2).sum()
+                      + 0.5 * torch.xlogy(p, p).sum() + 0.5 * torch.xlogy(q, q).sum()) * dx)
+correct(E, "xlogy of the ratios")(
+    lambda p, q, dx: 0.5 * dx * (torch.xlogy(p, 2 * p / (p + q)).sum()
+                                 + torch.xlogy(q, 2 * q / (p + q)).sum()))
+
+E = "ch03.negative_elbo_step"
+correct(E, "the plain way")(lambda e, d, x, eps: _step(e, d, x, eps))
+
+
+@correct(E, "torch.distributions")
+def _step_td(enc, dec, x, eps):
+    mu, lv = enc(x).chunk(2, dim=1)
+    q = TD.Normal(mu, (0.5 * lv).exp())
+    z = mu + q.stddev * eps
+    log_px = TD.Bernoulli(logits=dec(z)).log_prob(x).sum(1)
+    kl = TD.kl_divergence(q, TD.Normal(torch.zeros_like(mu), torch.ones_like(mu))).sum(1)
+    return (kl - log_px).mean()
+
+
+@correct(E, "summed then divided by B")
+def _step_sum(enc, dec, x, eps):
+    h = enc(x)
+    mu, lv = h[:, : h.shape[1] // 2], h[:, h.shape[1] // 2:]
+    z = torch.addcmul(mu, torch.exp(lv / 2), eps)
+    rec = F.binary_cross_entropy_with_logits(dec(z), x, reduction="sum")
+    return (rec - 0.5 * torch.sum(1 + lv - mu.pow(2) - lv.exp())) / len(x)
+
+
+E = "ch03.kl_monte_carlo"
+correct(E, "the two log-densities")(
+    lambda z, mu, lv: (_log_q(z, mu, lv) + 0.5 * (z ** 2 + LOG_2PI).sum(-1)).mean(0))
+correct(E, "torch.distributions")(
+    lambda z, mu, lv: (TD.Normal(mu, (0.5 * lv).exp()).log_prob(z)
+                       - TD.Normal(0.0, 1.0).log_prob(z)).sum(-1).mean(0))
+correct(E, "the constants cancel")(
+    lambda z, mu, lv: (0.5 * (z ** 2 - (z - mu) ** 2 / lv.exp() - lv)).sum(-1).mean(0))
+
+E = "ch05.free_bits_kl"
+correct(E, "clamp_min")(lambda kl, fb: kl.mean(0).clamp_min(fb).sum())
+correct(E, "torch.maximum")(lambda kl, fb: torch.maximum(kl.mean(0), torch.tensor(fb)).sum())
+correct(E, "torch.clamp on the sum over B")(
+    lambda kl, fb: torch.clamp(kl.sum(0) / len(kl), min=fb).sum())
+
+E = "ch05.importance_weights"
+correct(E, "softmax")(lambda lw: torch.softmax(lw, 0))
+correct(E, "max shift")(lambda lw: (lw - lw.max(0).values).exp() / (lw - lw.max(0).values)
+                        .exp().sum(0))
+correct(E, "exp of log_softmax")(lambda lw: torch.log_softmax(lw, dim=0).exp())
+
+E = "ch06.discriminator_loss_hinge"
+correct(E, "relu")(lambda r, f: F.relu(1 - r).mean() + F.relu(1 + f).mean())
+correct(E, "clamp")(lambda r, f: (1 - r).clamp(min=0).mean() + (1 + f).clamp(min=0).mean())
+correct(E, "minimum form")(
+    lambda r, f: -torch.minimum(r - 1, torch.zeros_like(r)).mean()
+    - torch.minimum(-f - 1, torch.zeros_like(f)).mean())
+
+E = "ch07.generator_step_loss"
+correct(E, "BCE against ones")(lambda d, g, z: _bce(d(g(z)), 1.0))
+correct(E, "softplus")(lambda d, g, z: F.softplus(-d(g(z))).mean())
+correct(E, "-logsigmoid")(lambda d, g, z: -F.logsigmoid(d(g(z))).mean())
+
+E = "ch07.slerp"
+correct(E, "the formula")(lambda z0, z1, t: _slerp_swapped(z0, z1, 1 - t))
+
+
+@correct(E, "unit vectors for the angle")
+def _slerp_units(z0, z1, t):
+    w = torch.acos((z0 / z0.norm()) @ (z1 / z1.norm()))
+    return (torch.sin((1 - t)[:, None] * w) * z0 + torch.sin(t[:, None] * w) * z1) / w.sin()
+
+
+@correct(E, "a loop over t")
+def _slerp_loop(z0, z1, t):
+    w = torch.arccos(torch.dot(z0, z1) / (z0.norm() * z1.norm()))
+    return torch.stack([(torch.sin((1 - s) * w) * z0 + torch.sin(s * w) * z1) / torch.sin(w)
+                        for s in t])
+
+
+E = "ch08.critic_step_loss"
+correct(E, "the reference's way")(lambda c, g, x, z, e: _critic(c, g, x, z, e))
+
+
+@correct(E, "generator under no_grad, grad_outputs")
+def _critic_no_grad(c, g, x, z, e):
+    with torch.no_grad():
+        fake = g(z)
+    x_hat = torch.lerp(fake, x, e).requires_grad_(True)
+    out = c(x_hat)
+    (grad,) = torch.autograd.grad(out, x_hat, torch.ones_like(out), create_graph=True)
+    gp = (torch.linalg.vector_norm(grad, dim=1) - 1).pow(2).mean()
+    return -(c(x).mean() - c(fake).mean()) + 10.0 * gp
+
+
+@correct(E, "one critic call on the concatenation")
+def _critic_cat(c, g, x, z, e):
+    fake = g(z).detach()
+    x_hat = (e * x + (1 - e) * fake).requires_grad_(True)
+    scores = c(torch.cat([x, fake, x_hat]))
+    b = len(x)
+    (grad,) = torch.autograd.grad(scores[2 * b:].sum(), x_hat, create_graph=True)
+    return scores[b:2 * b].mean() - scores[:b].mean() + 10 * ((grad.norm(dim=1) - 1) ** 2).mean()
+
+
+E = "ch08.r1_penalty"
+correct(E, "the package's way")(lambda d, x: _r1(d, x))
+
+
+@correct(E, "grad_outputs and pow")
+def _r1_go(d, x):
+    x = x.clone().requires_grad_()
+    out = d(x)
+    (g,) = torch.autograd.grad(out, x, grad_outputs=torch.ones_like(out), create_graph=True)
+    return g.pow(2).sum(dim=1).mean()
+
+
+correct(E, "squared vector_norm")(
+    lambda d, x: torch.linalg.vector_norm(torch.autograd.grad(
+        d(xg := x.detach().requires_grad_()).sum(), xg, create_graph=True)[0], dim=1).pow(2)
+    .mean())
+
+E = "ch09.trace_sqrt_product"
+correct(E, "symmetric root")(
+    lambda s1, s2: float(np.sqrt(np.clip(np.linalg.eigvalsh(
+        _sqrtm_sym(s1) @ s2 @ _sqrtm_sym(s1)), 0, None)).sum()))
+correct(E, "sqrtm of the product, real part")(
+    lambda s1, s2: float(np.trace(scipy.linalg.sqrtm(s1 @ s2)).real))
+correct(E, "eigenvalues of the product")(
+    lambda s1, s2: float(np.sqrt(np.clip(np.linalg.eigvals(s1 @ s2).real, 0, None)).sum()))
+
+E = "ch10.knn_radii"
+correct(E, "sorted rows")(lambda f, k: np.sort(_pairwise(f), axis=1)[:, k])
+correct(E, "scipy cdist and partition")(
+    lambda f, k: np.partition(scipy.spatial.distance.cdist(f, f), k, axis=1)[:, k])
+correct(E, "self excluded with inf")(
+    lambda f, k: np.sort(_pairwise(f) + np.diag(np.full(len(f), np.inf)), axis=1)[:, k - 1])
+
+E = "ch10.manifold_fraction"
+correct(E, "any over the manifold")(lambda m, r, q: float((_dist(q, m) <= r[None]).any(1).mean()))
+correct(E, "a loop over queries")(
+    lambda m, r, q: sum(bool(np.any(np.linalg.norm(m - p, axis=1) <= r)) for p in q) / len(q))
+correct(E, "torch.cdist")(
+    lambda m, r, q: float((torch.cdist(torch.from_numpy(q), torch.from_numpy(m))
+                           <= torch.from_numpy(r)).any(1).double().mean()))
+
+E = "ch11.aae_discriminator_loss"
+correct(E, "detached codes")(
+    lambda d, enc, x, zp: _bce(d(zp), 1.0) + _bce(d(enc(x).detach()), 0.0))
+
+
+@correct(E, "encoder under no_grad")
+def _aae_no_grad(d, enc, x, zp):
+    with torch.no_grad():
+        codes = enc(x)
+    return F.softplus(-d(zp)).mean() + F.softplus(d(codes)).mean()
+
+
+correct(E, "logsigmoid form")(
+    lambda d, enc, x, zp: -F.logsigmoid(d(zp)).mean() - F.logsigmoid(-d(enc(x).detach())).mean())
+
+E = "ch11.aae_encoder_loss"
+correct(E, "BCE against ones")(lambda d, enc, x: _bce(d(enc(x)), 1.0))
+correct(E, "softplus")(lambda d, enc, x: F.softplus(-d(enc(x))).mean())
+correct(E, "-logsigmoid")(lambda d, enc, x: -F.logsigmoid(d(enc(x))).mean())
+
+E = "ch12.gram_matrix"
+correct(E, "bmm")(lambda f: torch.bmm(f.flatten(2), f.flatten(2).transpose(1, 2))
+                  / (f.shape[2] * f.shape[3]))
+correct(E, "einsum")(lambda f: torch.einsum("bchw,bdhw->bcd", f, f) / (f.shape[-1] * f.shape[-2]))
+correct(E, "a loop over images")(
+    lambda f: torch.stack([g.reshape(len(g), -1) @ g.reshape(len(g), -1).T for g in f])
+    / f[0, 0].numel())
+
+E = "ch12.pix2pix_generator_loss"
+correct(E, "BCE and l1_loss")(lambda lg, f, t, lam: _bce(lg, 1.0) + lam * F.l1_loss(f, t))
+correct(E, "softplus and abs mean")(
+    lambda lg, f, t, lam: F.softplus(-lg).mean() + lam * (f - t).abs().mean())
+correct(E, "L1Loss module")(
+    lambda lg, f, t, lam: torch.nn.BCEWithLogitsLoss()(lg, torch.ones_like(lg))
+    + lam * torch.nn.L1Loss()(f, t))
 
 
 # ------------------------------------------------------------- held out

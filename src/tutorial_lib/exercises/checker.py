@@ -88,7 +88,8 @@ class Exercise:
     reference: Callable[..., Any]
     cases: Callable[[], Sequence[Case]]  # builds the inputs (seeded, deterministic)
     mistakes: tuple[Mistake, ...] = ()
-    output: str = "per_example"  # "per_example" (one value per row, (B,)) or "scalar"
+    output: str = "per_example"  # "per_example" (one value per row, (B,)), "scalar", or
+    # "array" (the shape of an input: a sample, an updated parameter, weights)
     extra_check: Callable[[Callable[..., Any]], str | None] | None = None
     confirmation: str = ""  # added to "correct" when the check passes
     rtol: float = 1e-4
@@ -105,8 +106,9 @@ class Exercise:
     unstable_hint: str = ""  # what to say when only the extreme cases go wrong
 
     def __post_init__(self) -> None:
-        if self.output not in ("per_example", "scalar"):
-            raise ValueError(f"output: expected 'per_example' or 'scalar', got {self.output!r}")
+        if self.output not in ("per_example", "scalar", "array"):
+            raise ValueError("output: expected 'per_example', 'scalar' or 'array', got "
+                             f"{self.output!r}")
         if self.returns not in (TENSOR, NUMBER):
             raise ValueError(f"returns: expected {TENSOR!r} or {NUMBER!r}, got {self.returns!r}")
 
@@ -337,7 +339,7 @@ def _extreme_message(ex: Exercise, cases: Sequence[Case], got: Sequence[np.ndarr
     what = "NaN or infinity" if not np.all(np.isfinite(g)) else f"{_fmt(g)}"
     return (f"right on ordinary inputs, but wrong at the extreme inputs the chapter warns "
             f"about ({case.label}): expected {_fmt(w)}, got {what}"
-            + (f". {ex.unstable_hint}" if ex.unstable_hint else ""))
+            + (f": {ex.unstable_hint}" if ex.unstable_hint else ""))
 
 
 def run_check(ex: Exercise, fn: Callable[..., Any]) -> CheckResult:

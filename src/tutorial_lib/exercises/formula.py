@@ -8,8 +8,9 @@ yields its likely mistakes mechanically (:func:`derived_changes`): each term dro
 sign flipped, its factor doubled or halved, its square missing, its two distributions
 swapped; a constant added once instead of once per dimension; the reduction's sum taken as
 a mean; and, for a Gaussian given by its log-variance, the log-variance, the variance and the
-standard deviation confused for one another. Every change names the term, the axis or the
-parameter it touched, so that the message says *where* the mistake is. Two changes at once
+standard deviation confused for one another (a change of a quantity the formula does not
+read is a no-op, and never matches a wrong answer). Every change names the term, the axis
+or the parameter it touched, so that the message says *where* the mistake is. Two changes at once
 (:func:`pairs`) cover the student who made two slips.
 
 Terms and quantities work on torch tensors or NumPy arrays alike: the formula only adds,
@@ -137,6 +138,10 @@ def _gaussian_changes(s: str) -> list[Change]:
                f"belongs", f"gaussian{s}", edit=set_(var=lambda q: q[std])),
         Change(f"the variance {sigma}^2 is used where log {sigma}^2 = log_var{s} belongs",
                f"gaussian{s}", edit=set_(log_var=lambda q: q[var])),
+        Change(f"the variance exp(log_var{s}) is used where the standard deviation {sigma} "
+               f"= exp(log_var{s} / 2) belongs", f"gaussian{s}", edit=set_(std=lambda q: q[var])),
+        Change(f"the log-variance{named} is used as the standard deviation where {sigma} = "
+               f"exp(log_var{s} / 2) belongs", f"gaussian{s}", edit=set_(std=lambda q: q[lv])),
         Change(f"the variance exp(log_var{s}) is used as the standard deviation (as the "
                f"scale of a Normal): {sigma} = exp(log_var{s} / 2)", f"gaussian{s}",
                edit=set_(std=lambda q: q[var], var=lambda q: q[var] ** 2,
@@ -148,31 +153,39 @@ def _log(x: Any) -> Any:
     return x.log() if hasattr(x, "log") else math.log(x)
 
 
+def _term_changes(formula: Formula, i: int) -> list[list[Change]]:
+    """The changes of term ``i``, by kind: missing, sign, factor, then its own forms."""
+    t = formula.terms[i]
+    c, name = t.coefficient, t.name
+    missing = [Change(f"the term {name} is missing", name, coefficients={i: 0.0})
+               ] if any(not u.constant for j, u in enumerate(formula.terms) if j != i) else []
+    sign = [Change(f"the term {name} has the wrong sign", name, coefficients={i: -c})]
+    factor = [Change(f"a factor 1/2 is missing in front of the term {name}: you have it "
+                     "twice", name, coefficients={i: 2 * c}),
+              Change(f"an extra factor 1/2 in front of the term {name}: you have half of it",
+                     name, coefficients={i: 0.5 * c})]
+    form = [Change(message, name, values={i: wrong}) for message, wrong in t.alternatives]
+    if t.unsquared is not None:
+        form.append(Change(f"in the term {name}, the square is missing: it must be squared",
+                           name, values={i: t.unsquared}))
+    if formula.swap is not None and not t.constant:
+        a, b = formula.swap
+        form.append(Change(f"in the term {name}, the two distributions are swapped (the "
+                           f"{a.strip('_')} parameters where the {b.strip('_')} ones belong, or "
+                           "the other way round)", name, swapped=frozenset({i})))
+    if t.constant and formula.reduce is not None:
+        form.append(Change(f"the constant {name} is added once; it belongs inside the sum over "
+                           f"{formula.reduced_over}, once for each", name, once=frozenset({i})))
+    return [missing, sign, factor, form]
+
+
 def derived_changes(formula: Formula) -> list[Change]:
-    """The single mistakes the formula's structure suggests, each with its message."""
-    out: list[Change] = []
-    for i, t in enumerate(formula.terms):
-        c, name = t.coefficient, t.name
-        if any(not u.constant for j, u in enumerate(formula.terms) if j != i):
-            out.append(Change(f"the term {name} is missing", name, coefficients={i: 0.0}))
-        out.append(Change(f"the term {name} has the wrong sign", name, coefficients={i: -c}))
-        out.append(Change(f"a factor 1/2 is missing in front of the term {name}: you have "
-                          "it twice", name, coefficients={i: 2 * c}))
-        out.append(Change(f"an extra factor 1/2 in front of the term {name}: you have half "
-                          "of it", name, coefficients={i: 0.5 * c}))
-        if t.unsquared is not None:
-            out.append(Change(f"in the term {name}, the square is missing: it must be "
-                              "squared", name, values={i: t.unsquared}))
-        if formula.swap is not None and not t.constant:
-            a, b = formula.swap
-            out.append(Change(f"in the term {name}, the two distributions are swapped "
-                              f"(the {a.strip('_')} parameters where the {b.strip('_')} ones "
-                              "belong, or the other way round)", name, swapped=frozenset({i})))
-        if t.constant and formula.reduce is not None:
-            out.append(Change(f"the constant {name} is added once; it belongs inside the "
-                              f"sum over {formula.reduced_over}, once for each", name,
-                              once=frozenset({i})))
-        out.extend(Change(message, name, values={i: wrong}) for message, wrong in t.alternatives)
+    """The single mistakes the formula's structure suggests, each with its message: every
+    term's missing first, then the signs, the factors, the terms' own wrong forms, the
+    reductions and the Gaussians' parameters (the first that explains an answer names it)."""
+    by_term = [_term_changes(formula, i) for i in range(len(formula.terms))]
+    out = [change for kind in zip(*by_term, strict=True) for changes in kind
+           for change in changes]
     out.extend(Change(message, "reduction", reduce=wrong)
                for message, wrong in formula.wrong_reductions)
     for s in formula.gaussians:

@@ -139,8 +139,9 @@ def gradient_problem(fn: Callable[..., Any], reference: Callable[..., Any], args
     if not out.requires_grad:
         return ("the result carries no gradient to the inputs: it was computed under "
                 "torch.no_grad(), detached (.detach(), .item(), .numpy(), torch.tensor(...) "
-                "of a result), or built from new tensors; return the tensor computed from the "
-                "inputs, so that backward() reaches them")
+                "of a result), built from new tensors, or from a gradient taken without "
+                "torch.autograd.grad(..., create_graph=True); return the tensor computed from "
+                "the inputs, so that backward() reaches them")
     _, want = _gradients(reference, args, positions)
     for (i, name, g), (_, _, w) in zip(got, want, strict=True):
         if w is None or float(w.abs().max()) == 0:
@@ -154,5 +155,6 @@ def gradient_problem(fn: Callable[..., Any], reference: Callable[..., Any], args
         if not torch.allclose(g.double(), w.double(), rtol=1e-3, atol=1e-5 * max(1.0, scale)):
             return (f"your values are right but no gradient flows through part of the "
                     f"computation: the gradient with respect to {where} differs from the "
-                    "reference's (is one term detached or computed under torch.no_grad()?)")
+                    "reference's (is one term detached or computed under torch.no_grad(), or "
+                    "a gradient taken with torch.autograd.grad without create_graph=True?)")
     return None

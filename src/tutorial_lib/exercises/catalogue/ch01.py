@@ -1,11 +1,22 @@
-"""Chapter 1's exercise: the log-density of a diagonal Gaussian."""
+"""Chapter 1's exercises: the log-density of a diagonal Gaussian, the binomial
+log-likelihood from logits, and one gradient step of maximum likelihood."""
 
 from __future__ import annotations
 
 import math
 
-from tutorial_lib.exercises.catalogue.common import SHAPES, randn, seeded, uniform
-from tutorial_lib.exercises.checker import Case, Exercise
+import torch
+import torch.nn.functional as F
+
+from tutorial_lib.exercises.catalogue.common import (
+    SHAPES,
+    UNSTABLE_LOGITS,
+    extreme_logits,
+    randn,
+    seeded,
+    uniform,
+)
+from tutorial_lib.exercises.checker import Case, Exercise, Mistake
 from tutorial_lib.exercises.formula import Formula, Term, gaussian, mean_for_sum
 from tutorial_lib.vae.gaussian import log_normal_diag
 
@@ -57,4 +68,107 @@ LOG_NORMAL = Exercise(
     grad_args=(0, 1, 2),
     confirmation="Compare: torch.distributions.Normal(mean, (0.5 * log_var).exp())"
                  ".log_prob(x).sum(-1).",
+)
+
+
+def log_binomial(k: torch.Tensor, n: int, logits: torch.Tensor) -> torch.Tensor:
+    """log Binomial(k; n, sigmoid(logits)) summed over the last axis, from logits:
+    (B, d), int, (B, d) -> (B,). Stable at any logit: log sigmoid(a) = F.logsigmoid(a)."""
+    log_choose = (torch.lgamma(torch.tensor(n + 1.0)) - torch.lgamma(k + 1)
+                  - torch.lgamma(n - k + 1))
+    return (log_choose + k * F.logsigmoid(logits) + (n - k) * F.logsigmoid(-logits)).sum(-1)
+
+
+def _cases_binomial() -> list[Case]:
+    gen, out = seeded(111), []
+    for (b, d), n in zip(SHAPES, (4, 10, 7), strict=True):
+        k = torch.randint(0, n + 1, (b, d), generator=gen).float()
+        out.append(Case((k, n, randn(gen, b, d, scale=2.0)),
+                        f"k of shape ({b}, {d}) out of n = {n}, logits ({b}, {d})", b))
+    k = torch.randint(0, 6, (4, 6), generator=gen).float()
+    out.append(Case((k, 5, extreme_logits(gen, 4, 6)),
+                    "logits of size 25 to 120, both signs, shape (4, 6)", 4, extreme=True))
+    return out
+
+
+BINOMIAL_FORMULA = Formula(
+    quantities=lambda k, n, logits: {"k": k, "n": float(n), "a": logits},
+    terms=(
+        Term("log C(n, k) (the binomial coefficient)", lambda q: torch.lgamma(
+            torch.tensor(q["n"] + 1.0)) - torch.lgamma(q["k"] + 1) - torch.lgamma(
+            q["n"] - q["k"] + 1)),
+        Term("k log sigmoid(a) (the successes)", lambda q: q["k"] * F.logsigmoid(q["a"])),
+        Term("(n - k) log(1 - sigmoid(a)) (the failures)",
+             lambda q: (q["n"] - q["k"]) * F.logsigmoid(-q["a"]),
+             alternatives=(("log(1 - sigmoid(a)) is log sigmoid(-a), not -log sigmoid(a)",
+                            lambda q: -(q["n"] - q["k"]) * F.logsigmoid(q["a"])),
+                           ("the failures are counted n times, not n - k times",
+                            lambda q: q["n"] * F.logsigmoid(-q["a"])))),
+    ),
+    reduce=lambda t: t.sum(-1),
+    wrong_reductions=(mean_for_sum("dimensions", "the coordinates are independent"),),
+    reduced_over="the d dimensions",
+)
+
+
+LOG_BINOMIAL = Exercise(
+    id="ch01.log_binomial",
+    title="the binomial log-likelihood from logits",
+    signature="log_binomial(k, n, logits) -> (B,)",
+    reference=log_binomial,
+    cases=_cases_binomial,
+    formula=BINOMIAL_FORMULA,
+    grad_args=(2,),
+    unstable_hint=UNSTABLE_LOGITS,
+    confirmation="Compare: torch.distributions.Binomial(n, logits=logits).log_prob(k).sum(-1).",
+)
+
+
+def mle_step(theta: torch.Tensor, x: torch.Tensor, lr: float) -> torch.Tensor:
+    """One step of gradient descent on the average negative log-likelihood of a diagonal
+    Gaussian: theta (2, d) holds the mean (row 0) and the log-variance (row 1); x (B, d).
+    Returns the updated theta (2, d), a new tensor."""
+    mean, log_var = theta[0], theta[1]
+    var = log_var.exp()
+    grad_mean = -((x - mean) / var).mean(0)  # d NLL / d mean
+    grad_log_var = 0.5 * (1 - (x - mean) ** 2 / var).mean(0)  # d NLL / d log_var
+    return theta - lr * torch.stack([grad_mean, grad_log_var])
+
+
+def _cases_mle_step() -> list[Case]:
+    gen, out = seeded(112), []
+    for (b, d), lr in zip(SHAPES, (0.1, 0.05, 0.3), strict=True):
+        theta = torch.stack([randn(gen, d), uniform(gen, d, low=-1.0, high=1.0)])
+        out.append(Case((theta, randn(gen, b, d, scale=1.5, shift=0.5), lr),
+                        f"theta (2, {d}), x ({b}, {d}), lr = {lr}", b))
+    return out
+
+
+def _mle_gradient(theta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    return (theta - mle_step(theta, x, 1.0))
+
+
+MLE_STEP = Exercise(
+    id="ch01.mle_step",
+    title="one gradient step of maximum likelihood",
+    signature="mle_step(theta, x, lr) -> (2, d)",
+    reference=mle_step,
+    cases=_cases_mle_step,
+    output="array",
+    generic=False,
+    mistakes=(
+        Mistake("the step goes up the negative log-likelihood: gradient DEscent subtracts, "
+                "theta - lr * grad", lambda th, x, lr: th + lr * _mle_gradient(th, x)),
+        Mistake("the step is B times too large: the negative log-likelihood was summed over "
+                "the batch where the chapter averages it",
+                lambda th, x, lr: th - lr * len(x) * _mle_gradient(th, x)),
+        Mistake("the learning rate is missing: theta - lr * grad",
+                lambda th, x, lr: th - _mle_gradient(th, x)),
+        Mistake("you returned the gradient, not the updated parameters theta - lr * grad",
+                lambda th, x, lr: _mle_gradient(th, x)),
+        Mistake("only the mean takes its step: the log-variance row theta[1] must be "
+                "updated too",
+                lambda th, x, lr: torch.stack([mle_step(th, x, lr)[0], th[1]])),
+    ),
+    confirmation="The step lowers the average negative log-likelihood for a small lr.",
 )

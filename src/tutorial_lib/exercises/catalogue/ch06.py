@@ -1,5 +1,5 @@
 """Chapter 6's exercises, the GAN's losses: the discriminator's and the non-saturating
-generator loss, from logits."""
+generator loss, from logits, and the hinge loss."""
 
 from __future__ import annotations
 
@@ -17,7 +17,11 @@ from tutorial_lib.exercises.catalogue.common import (
 )
 from tutorial_lib.exercises.checker import Case, Exercise, Mistake
 from tutorial_lib.exercises.formula import Formula, Term
-from tutorial_lib.gan.losses import discriminator_loss, generator_loss_nonsaturating
+from tutorial_lib.gan.losses import (
+    discriminator_loss,
+    discriminator_loss_hinge,
+    generator_loss_nonsaturating,
+)
 
 
 def _cases_logits() -> list[Case]:
@@ -92,4 +96,41 @@ G_LOSS = Exercise(
         Mistake("sigmoid applied twice: the loss takes logits",
                 lambda f: bce(torch.sigmoid(f), 1.0)),
     ),
+)
+
+
+HINGE = Exercise(
+    id="ch06.discriminator_loss_hinge",
+    title="the hinge loss of the discriminator",
+    signature="discriminator_loss_hinge(real_scores, fake_scores) -> scalar",
+    reference=discriminator_loss_hinge,
+    cases=_cases_logits,
+    output="scalar",
+    formula=Formula(
+        quantities=lambda real_scores, fake_scores: {"real": real_scores.flatten(),
+                                                     "fake": fake_scores.flatten()},
+        terms=(
+            Term("E relu(1 - D(x)) (the real samples)", lambda q: F.relu(1 - q["real"]).mean(),
+                 alternatives=(("the relu is missing on the real samples: the hinge stops "
+                                "pushing once D(x) >= 1", lambda q: (1 - q["real"]).mean()),)),
+            Term("E relu(1 + D(G(z))) (the generated samples)",
+                 lambda q: F.relu(1 + q["fake"]).mean(),
+                 alternatives=(("the relu is missing on the generated samples: the hinge "
+                                "stops pushing once D(G(z)) <= -1",
+                                lambda q: (1 + q["fake"]).mean()),)),
+        ),
+    ),
+    grad_args=(0, 1),
+    mistakes=(
+        Mistake("the margins are swapped: real samples are pushed above +1, relu(1 - D(x)), "
+                "generated ones below -1, relu(1 + D(G(z)))",
+                lambda r, f: F.relu(1 + r).mean() + F.relu(1 - f).mean()),
+        Mistake("the relu is missing: without it, this is the Wasserstein critic loss plus a "
+                "constant 2, E D(G(z)) - E D(x) + 2",
+                lambda r, f: (1 - r).mean() + (1 + f).mean()),
+        Mistake("the margin 1 is missing: relu(-D(x)) + relu(D(G(z))) is zero as soon as the "
+                "signs are right, with no margin to push for",
+                lambda r, f: F.relu(-r).mean() + F.relu(f).mean()),
+    ),
+    confirmation="No gradient flows from samples beyond the margin.",
 )

@@ -1,5 +1,5 @@
-"""Chapter 9's exercises: the Frechet distance between two Gaussians and the unbiased
-MMD^2 at the core of KID."""
+"""Chapter 9's exercises: the Frechet distance between two Gaussians, the unbiased MMD^2
+at the core of KID, and the trace of the matrix square root, computed stably."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import scipy.linalg
 from tutorial_lib.exercises.checker import Case, Exercise, Mistake
 from tutorial_lib.exercises.formula import Formula, Term
 from tutorial_lib.exercises.integrity import NUMBER
-from tutorial_lib.metrics.frechet import frechet_distance
+from tutorial_lib.metrics.frechet import frechet_distance, trace_sqrt_product
 from tutorial_lib.metrics.kid import mmd2_unbiased_from_kernels
 
 
@@ -144,4 +144,45 @@ MMD = Exercise(
                                           + (ky.sum() - np.trace(ky)) / len(ky) ** 2
                                           - 2 * kxy.mean())),
     ),
+)
+
+
+def _cases_trace_sqrt() -> list[Case]:
+    rng, out = np.random.default_rng(91), []
+    for d in (3, 6, 9):
+        out.append(Case((_random_covariance(rng, d), _random_covariance(rng, d)),
+                        f"two covariances ({d}, {d})"))
+    a = rng.standard_normal((8, 3))  # rank 3 of 8: singular, as covariances of dead units are
+    out.append(Case((a @ a.T, _random_covariance(rng, 8)), "a singular covariance (8, 8)"))
+    return out
+
+
+TRACE_SQRT = Exercise(
+    id="ch09.trace_sqrt_product",
+    title="tr((Sigma_1 Sigma_2)^{1/2}) by the symmetric square root",
+    signature="trace_sqrt_product(sigma1, sigma2) -> float",
+    reference=trace_sqrt_product,
+    cases=_cases_trace_sqrt,
+    output="scalar",
+    returns=NUMBER,
+    rtol=1e-3,
+    mistakes=(
+        Mistake("an elementwise square root: (Sigma_1 Sigma_2)^{1/2} is a matrix square root, "
+                "not np.sqrt of the entries",
+                lambda s1, s2: float(np.trace(np.sqrt(np.abs(s1 @ s2))))),
+        Mistake("Sigma_1^{1/2} Sigma_2^{1/2} is not (Sigma_1 Sigma_2)^{1/2} unless the two "
+                "covariances commute: take the square root of Sigma_1^{1/2} Sigma_2 "
+                "Sigma_1^{1/2}", lambda s1, s2: float(np.trace(_sqrtm(s1) @ _sqrtm(s2)))),
+        Mistake("the square root of the trace, sqrt(tr(Sigma_1 Sigma_2)): the trace of a "
+                "square root is the sum of the square roots of the eigenvalues",
+                lambda s1, s2: float(np.sqrt(np.trace(s1 @ s2)))),
+        Mistake("the square root is missing: tr(Sigma_1 Sigma_2)",
+                lambda s1, s2: float(np.trace(s1 @ s2))),
+    ),
+    unstable_hint="the product Sigma_1 Sigma_2 is not symmetric, and for a singular "
+                  "covariance a general square root (scipy.linalg.sqrtm) can return NaN or a "
+                  "complex matrix; take the symmetric root M = Sigma_1^{1/2} Sigma_2 "
+                  "Sigma_1^{1/2} (eigh) and sum the square roots of its eigenvalues, clipped "
+                  "at 0",
+    confirmation="Stable for singular covariances.",
 )

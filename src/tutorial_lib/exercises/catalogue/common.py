@@ -6,8 +6,12 @@ same cases on every run and on every machine.
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable, Sequence
+
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from tutorial_lib.exercises.checker import Case
 
@@ -64,3 +68,31 @@ def extreme_logits(gen: torch.Generator, *shape: int) -> torch.Tensor:
     flat = index.reshape(-1)
     flat[: len(values)] = torch.arange(len(values))[: flat.numel()]
     return values[index]
+
+
+def linear_net(gen: torch.Generator, n_in: int, n_out: int, hidden: int = 8,
+               scale: float = 0.6) -> nn.Module:
+    """A small seeded network n_in -> tanh(hidden) -> n_out, for the whole-step exercises
+    (tanh, so that second derivatives, which penalties need, are not zero)."""
+    net = nn.Sequential(nn.Linear(n_in, hidden), nn.Tanh(), nn.Linear(hidden, n_out))
+    with torch.no_grad():
+        for p in net.parameters():
+            p.copy_(torch.randn(p.shape, generator=gen) * scale)
+    return net
+
+
+def no_gradient_reaches(position: int, what: str, advice: str,
+                        cases: Callable[[], Sequence[Case]]) -> Callable[[Callable], str | None]:
+    """An extra check: after ``fn(*args).backward()`` on the first case, no gradient may
+    reach the parameters of the module at ``position`` (the network held fixed)."""
+    def check(fn: Callable) -> str | None:
+        args = copy.deepcopy(cases()[0].args)
+        loss = fn(*args)
+        if not isinstance(loss, torch.Tensor) or not loss.requires_grad:
+            return None  # the type and gradient checks have spoken
+        loss.backward()
+        if any(p.grad is not None and float(p.grad.abs().sum()) > 0
+               for p in args[position].parameters()):
+            return f"gradients reach {what}: {advice}"
+        return None
+    return check
