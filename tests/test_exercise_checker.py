@@ -20,7 +20,7 @@ from torch import nn
 
 from tutorial_lib.exercises import EXERCISES, FAILED, PASSED, run_check
 from tutorial_lib.exercises.checker import Exercise
-from tutorial_lib.exercises.formula import Change, derived_changes, evaluate
+from tutorial_lib.exercises.formula import Change, Formula, Term, derived_changes, evaluate
 from tutorial_lib.exercises.integrity import (
     NUMBER,
     TENSOR,
@@ -100,6 +100,16 @@ def test_two_mistakes_at_once_are_both_named() -> None:
     assert message.startswith("two mistakes"), message
     assert "factor 1/2 is missing in front of the term -(x - mean)^2" in message
     assert "the term -1/2 log(2 pi) is missing" in message
+
+
+def test_a_formula_says_what_is_wrong_with_it() -> None:
+    one = Term("-1", lambda q: 1.0, -0.5, constant=True)
+    with pytest.raises(TypeError, match="non-empty tuple of Term"):
+        Formula(quantities=dict, terms=())
+    with pytest.raises(ValueError, match="two different suffixes"):
+        Formula(quantities=dict, terms=(one,), swap=("_q", "_q"))
+    with pytest.raises(ValueError, match="reduced_over"):
+        Formula(quantities=dict, terms=(one,), reduce=lambda t: t.sum(-1))
 
 
 def test_an_unchanged_formula_is_the_reference() -> None:

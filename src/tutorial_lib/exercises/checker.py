@@ -283,6 +283,20 @@ def _nonfinite(ex: Exercise, cases: Sequence[Case], got: Sequence[np.ndarray],
     return None
 
 
+def _diagnosis_outputs(ex: Exercise, fn: Callable[..., Any], ordinary: list[Case],
+                       got: list[np.ndarray]) -> tuple[list[Case], list[np.ndarray]]:
+    """The inputs mistakes are told apart on, and the student's outputs there: the
+    exercise's diagnosis cases when the function runs on them with the reference's shapes,
+    else the ordinary cases."""
+    if ex.diagnosis_cases is not None:
+        diagnosis = list(ex.diagnosis_cases())
+        seen, want = _outputs(fn, diagnosis, ex), _outputs(ex.reference, diagnosis, ex)
+        if seen is not None and want is not None and all(
+                g.shape == w.shape for g, w in zip(seen, want, strict=True)):
+            return diagnosis, seen
+    return ordinary, got
+
+
 def _diagnose_values(ex: Exercise, fn: Callable[..., Any], cases: Sequence[Case],
                      got: list[np.ndarray], want: list[np.ndarray]) -> str:
     """The message for outputs of the right shapes but wrong values."""
@@ -290,19 +304,15 @@ def _diagnose_values(ex: Exercise, fn: Callable[..., Any], cases: Sequence[Case]
     if len(ordinary) < len(cases) and all(close(got[i], want[i], ex.rtol, ex.atol)
                                           for i in ordinary):
         return _extreme_message(ex, cases, got, want)
-    diagnosis = list(ex.diagnosis_cases() if ex.diagnosis_cases else
-                     [cases[i] for i in ordinary])
-    seen = _outputs(fn, diagnosis, ex) if ex.diagnosis_cases else [got[i] for i in ordinary]
-    usable = seen is not None and all(
-        g.shape == w.shape for g, w in zip(seen, _outputs(ex.reference, diagnosis, ex) or [],
-                                           strict=False))
-    found = _listed(ex, diagnosis, seen) if usable else None
+    diagnosis, seen = _diagnosis_outputs(ex, fn, [cases[i] for i in ordinary],
+                                         [got[i] for i in ordinary])
+    found = _listed(ex, diagnosis, seen)
     if found:
         return found
     if all(_batch_sum_mistake(ex, c, g, w) for c, g, w in zip(cases, got, want, strict=True)):
         return ("you summed over the batch where the mean belongs (your loss grows with "
                 "the batch size): use .mean() over the examples")
-    found = _derived(ex, diagnosis, seen) if usable else None
+    found = _derived(ex, diagnosis, seen)
     if found:
         return found
     nonfinite = _nonfinite(ex, cases, got, want)

@@ -57,6 +57,16 @@ class Formula:
     gaussians: tuple[str, ...] = ()
     swap: tuple[str, str] | None = None
 
+    def __post_init__(self) -> None:
+        if not self.terms or not all(isinstance(t, Term) for t in self.terms):
+            raise TypeError(f"terms: expected a non-empty tuple of Term, got {self.terms!r}")
+        if self.swap is not None and (len(self.swap) != 2 or self.swap[0] == self.swap[1]):
+            raise ValueError(f"swap: expected two different suffixes, got {self.swap!r}")
+        if (self.reduce is not None and any(t.constant for t in self.terms)
+                and not self.reduced_over):
+            raise ValueError("reduced_over: a formula with a reduction and a constant term "
+                             "must say what the reduction sums over, e.g. 'the d dimensions'")
+
     def __call__(self, *args: Any) -> Any:
         return evaluate(self, Change("", ""), args)
 
