@@ -148,7 +148,7 @@ PROMISED = {
         "ch01.log_normal_diag",
         lambda x, m, lv: -((x - m) ** 2 / lv.exp() + 0.5 * lv + 0.5 * math.log(2 * math.pi)
                            ).sum(-1),
-        "factor 1/2 is missing in front of the squared term"),
+        "factor 1/2 is missing in front of the term -(x - mean)^2"),
     "log-var as var, KL": ("ch04.kl_to_standard_normal", _log_var_as_var_kl,
                            "log-variance is used as the variance"),
     "log-var as var, log-density": (

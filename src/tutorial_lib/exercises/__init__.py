@@ -11,8 +11,13 @@ In a notebook, a student writes a function and calls :func:`check`::
 
 The checker runs the function on several inputs, compares it with the reference, and when
 it is wrong names the mistake (a flipped sign, a missing factor 1/2, a missing detach, ...).
+A right value is not enough: the result must carry the reference's gradient, a sampler must
+draw fresh noise on every call, and a tuple, a float or None is named, not crashed on.
 
 - :mod:`tutorial_lib.exercises.checker`: the checking machinery.
+- :mod:`tutorial_lib.exercises.formula`: mistakes derived from a reference's structure (its
+  terms, its reduction, its Gaussian parameters), each named by the term it touches.
+- :mod:`tutorial_lib.exercises.integrity`: the checks of types, gradients and known errors.
 - :mod:`tutorial_lib.exercises.catalogue`: the book's exercises (references, inputs, mistakes),
   one module per chapter (``catalogue.ch04`` holds chapter 4's).
 - :mod:`tutorial_lib.exercises.notebooks`: solution regions, student versions.

@@ -6,8 +6,10 @@ chapters share (seeded inputs, the binary cross-entropy) is in :mod:`.common`.
 Exercise ids read ``chNN.function_name``. The references are the package's own functions
 where one exists (so the exercises check the code the chapters use); the few written out
 in the chapter modules (the KL between two Gaussians, the Monte Carlo ELBO, the Bernoulli
-ELBO from tensors, the discriminator step) are where the package works at a higher level,
-on whole models.
+ELBO from tensors, the whole training steps) are where the package works at a higher level,
+on whole models. Every chapter has at least three; each part has at least one whole step
+(one gradient step of maximum likelihood, the loss of a VAE step, the GAN steps with their
+detach and labels, a WGAN-GP critic step, the adversarial autoencoder's two phases).
 """
 
 from __future__ import annotations
@@ -29,9 +31,18 @@ from tutorial_lib.exercises.catalogue import (
 from tutorial_lib.exercises.checker import Exercise
 
 EXERCISES: dict[str, Exercise] = {ex.id: ex for ex in (
-    ch01.LOG_NORMAL, ch02.KL_TWO, ch03.ELBO_SAMPLES, ch04.KL_STD, ch04.REPARAMETERIZE,
-    ch04.ELBO, ch05.IWAE, ch06.D_LOSS, ch06.G_LOSS, ch07.D_STEP, ch08.GRADIENT_PENALTY,
-    ch09.FRECHET, ch09.MMD, ch10.CLASS_TV, ch11.FEATURES, ch12.AUC,
+    ch01.LOG_NORMAL, ch01.LOG_BINOMIAL, ch01.MLE_STEP,
+    ch02.KL_TWO, ch02.KL_GRID, ch02.JSD_GRID,
+    ch03.ELBO_SAMPLES, ch03.VAE_STEP, ch03.KL_MONTE_CARLO,
+    ch04.KL_STD, ch04.REPARAMETERIZE, ch04.ELBO,
+    ch05.IWAE, ch05.FREE_BITS, ch05.IMPORTANCE_WEIGHTS,
+    ch06.D_LOSS, ch06.G_LOSS, ch06.HINGE,
+    ch07.D_STEP, ch07.G_STEP, ch07.SLERP,
+    ch08.GRADIENT_PENALTY, ch08.CRITIC_STEP, ch08.R1,
+    ch09.FRECHET, ch09.MMD, ch09.TRACE_SQRT,
+    ch10.CLASS_TV, ch10.RADII, ch10.FRACTION,
+    ch11.FEATURES, ch11.AAE_DISCRIMINATOR, ch11.AAE_ENCODER,
+    ch12.AUC, ch12.GRAM, ch12.PIX2PIX,
 )}
 
 

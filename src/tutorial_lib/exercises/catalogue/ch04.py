@@ -8,8 +8,17 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from tutorial_lib.exercises.catalogue.common import SHAPES, randn, seeded, uniform
+from tutorial_lib.exercises.catalogue.common import (
+    SHAPES,
+    UNSTABLE_LOGITS,
+    extreme_logits,
+    randn,
+    seeded,
+    uniform,
+)
 from tutorial_lib.exercises.checker import Case, Exercise, Mistake
+from tutorial_lib.exercises.formula import Formula, Term, gaussian, mean_for_sum
+from tutorial_lib.exercises.integrity import TENSOR, type_problem
 from tutorial_lib.vae.gaussian import kl_to_standard_normal, reparameterize
 
 
@@ -21,28 +30,38 @@ def _cases_mu_log_var() -> list[Case]:
     return out
 
 
+def _diagnosis_cases() -> list[Case]:
+    """Positive log-variances, where log(log_var) is defined (see chapter 1's)."""
+    gen = seeded(104)
+    return [Case((randn(gen, b, d), uniform(gen, b, d, low=0.2, high=1.5)),
+                 f"mu, log_var > 0 of shape ({b}, {d})", b) for b, d in SHAPES]
+
+
+KL_FORMULA = Formula(
+    quantities=lambda mu, log_var: {"mu": mu, **gaussian(log_var)},
+    terms=(
+        Term("mu^2", lambda q: q["mu"] ** 2, 0.5, unsquared=lambda q: q["mu"].abs()),
+        Term("sigma^2 = exp(log_var)", lambda q: q["var"], 0.5),
+        Term("-log sigma^2 = -log_var", lambda q: q["log_var"], -0.5),
+        Term("-1", lambda q: 1.0, -0.5, constant=True),
+    ),
+    reduce=lambda t: t.sum(-1),
+    wrong_reductions=(mean_for_sum("latent dimensions", "the KL between diagonal Gaussians "
+                                   "is the sum of d_z one-dimensional KLs"),),
+    reduced_over="the d_z latent dimensions",
+    gaussians=("",),
+)
+
+
 KL_STD = Exercise(
     id="ch04.kl_to_standard_normal",
     title="the KL term of the VAE, KL(q(z|x) || N(0, I))",
     signature="kl_to_standard_normal(mu, log_var) -> (B,)",
     reference=kl_to_standard_normal,
     cases=_cases_mu_log_var,
-    mistakes=(
-        Mistake("the log-variance is used as the variance: sigma^2 = exp(log_var) and "
-                "log sigma^2 = log_var",
-                lambda mu, lv: 0.5 * (mu ** 2 + lv - torch.log(lv) - 1).sum(-1)),
-        Mistake("you used sigma = exp(log_var / 2) where the variance sigma^2 = "
-                "exp(log_var) belongs",
-                lambda mu, lv: 0.5 * (mu ** 2 + (0.5 * lv).exp() - lv - 1).sum(-1)),
-        Mistake("the sign of the log-variance term is flipped: the KL has - log sigma^2",
-                lambda mu, lv: 0.5 * (mu ** 2 + lv.exp() + lv - 1).sum(-1)),
-        Mistake("the -1 inside the sum is missing (check: the KL of N(0, I) to itself "
-                "must be 0)",
-                lambda mu, lv: 0.5 * (mu ** 2 + lv.exp() - lv).sum(-1)),
-        Mistake("a mean over latent dimensions where the sum belongs: the KL between "
-                "diagonal Gaussians is the sum of d_z one-dimensional KLs",
-                lambda mu, lv: kl_to_standard_normal(mu, lv) / mu.shape[-1]),
-    ),
+    formula=KL_FORMULA,
+    diagnosis_cases=_diagnosis_cases,
+    grad_args=(0, 1),
     confirmation="The KL is 0 exactly when mu = 0 and log_var = 0.",
 )
 
@@ -52,13 +71,15 @@ def _check_reparameterize(fn: Callable) -> str | None:
     mu = torch.tensor([[0.5, -1.0, 2.0]]).repeat(n, 1).requires_grad_(True)
     log_var = torch.tensor([[-1.0, 0.7, 1.6]]).repeat(n, 1).requires_grad_(True)
     z = fn(mu, log_var)
-    if not isinstance(z, torch.Tensor):
-        return f"expected a tensor z, got {type(z).__name__}"
+    problem = type_problem(z, TENSOR)
+    if problem:
+        return f"your function {problem}"
     if z.shape != mu.shape:
         return f"expected z with the shape of mu, {tuple(mu.shape)}; got {tuple(z.shape)}"
     if not torch.isfinite(z).all():
-        return ("z contains NaN: log_var can be negative, so it cannot be a variance or a "
-                "standard deviation under a square root; sigma = exp(log_var / 2)")
+        return ("z contains NaN: the log-variance log_var is used as a variance or a standard "
+                "deviation under a square root, but it can be negative; sigma = "
+                "exp(log_var / 2)")
     if not z.requires_grad:
         return ("no gradient flows from z to mu and log_var: build z = mu + sigma * eps "
                 "from the inputs (not torch.normal(...), .sample(), detach or no_grad)")
@@ -70,15 +91,33 @@ def _check_reparameterize(fn: Callable) -> str | None:
         return ("no gradient reaches log_var: scale the noise by sigma = exp(log_var / 2), "
                 "computed from log_var")
     z = z.detach()
-    mean, std = z.mean(0), z.std(0)
+    again = fn(mu.detach(), log_var.detach())
+    if isinstance(again, torch.Tensor) and torch.equal(again.detach(), z):
+        return ("two calls on the same input return the same z: the function seeds the "
+                "random generator (torch.manual_seed) or reuses a fixed eps; draw fresh noise "
+                "on every call")
     lv = log_var[0].detach()
     want_mean, want_std = mu[0].detach(), (0.5 * lv).exp()
+    if float((z - want_mean).abs().max()) < 1e-6:
+        return "z does not vary: the noise eps is missing (draw it with torch.randn_like(mu))"
+    if float(z.std(0).max()) < 1e-6:
+        return ("every row of z is the same: one noise draw is shared across the batch; draw "
+                "an independent eps for every entry, with the shape of mu (torch.randn_like)")
+    return _spread_problem(z, want_mean, want_std, lv)
+
+
+def _spread_problem(z: torch.Tensor, want_mean: torch.Tensor, want_std: torch.Tensor,
+                    lv: torch.Tensor) -> str | None:
+    """Mean, spread, shape of the noise and independence of 20,000 draws (3 coordinates)."""
+    mean, std = z.mean(0), z.std(0)
 
     def near(a: torch.Tensor, b: torch.Tensor, tol: float) -> bool:
         return bool(torch.all((a - b).abs() <= tol * b.abs().clamp_min(0.1)))
 
-    if float(std.max()) < 1e-6:
-        return "z does not vary: the noise eps is missing (draw it with torch.randn_like(mu))"
+    eps = (z - want_mean) / want_std
+    if float(eps.min()) >= 0 and float(eps.max()) <= 1:
+        return ("the noise is uniform on [0, 1) (torch.rand_like): eps must be standard "
+                "normal, torch.randn_like(mu)")
     if not near(std, want_std, 0.05):
         if near(std, lv.exp(), 0.05):
             return ("the noise is scaled by exp(log_var), the variance: the standard "
@@ -91,21 +130,14 @@ def _check_reparameterize(fn: Callable) -> str | None:
         return (f"the spread of z is wrong: sample standard deviations {std.tolist()}, "
                 f"expected exp(log_var / 2) = {want_std.tolist()}")
     if not near(mean, want_mean, 0.05):
-        if near(mean, torch.zeros_like(mean) + 0.0, 0.05) or float(mean.abs().max()) < 0.05:
+        if float(mean.abs().max()) < 0.05:
             return "the mean mu is not added: z = mu + sigma * eps"
         return f"the mean of z is wrong: got {mean.tolist()}, expected mu = {want_mean.tolist()}"
     corr = torch.corrcoef(z[:2000].T - want_mean[:, None])
     if float((corr - torch.eye(3)).abs().max()) > 0.2:
         return ("the coordinates of z are correlated: draw an independent eps for every "
                 "entry, with the shape of mu")
-    again = fn(mu.detach()[:50], log_var.detach()[:50])
-    if torch.allclose(_as_tensor(again), z[:50]):
-        return "two calls return the same z: do not seed the generator inside the function"
     return None
-
-
-def _as_tensor(x) -> torch.Tensor:
-    return x.detach() if isinstance(x, torch.Tensor) else torch.as_tensor(x)
 
 
 REPARAMETERIZE = Exercise(
@@ -144,11 +176,45 @@ def _cases_elbo() -> list[Case]:
         out.append(Case((x, logits, mu, log_var),
                         f"x, logits of shape ({b}, 1, {side}, {side}), mu, log_var ({b}, {d})",
                         b))
+    x = (torch.rand(4, 1, 3, 3, generator=gen) < 0.5).float()
+    out.append(Case((x, extreme_logits(gen, 4, 1, 3, 3), randn(gen, 4, 3),
+                     uniform(gen, 4, 3, low=-2.0, high=1.0)),
+                    "logits of size 25 to 120, both signs, shape (4, 1, 3, 3)", 4, extreme=True))
     return out
 
 
-def _bce_sum(logits, x):
+def _bce_sum(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1)
+
+
+def _log_px(q: dict) -> torch.Tensor:
+    return -F.binary_cross_entropy_with_logits(q["logits"], q["x"], reduction="none").flatten(1)
+
+
+ELBO_FORMULA = Formula(
+    quantities=lambda x, logits, mu, log_var: {"x": x, "logits": logits, "mu": mu,
+                                               "log_var": log_var},
+    terms=(
+        Term("log p(x | z) (the sum over pixels of -BCE)", lambda q: _log_px(q).sum(1),
+             alternatives=(
+                 ("binary_cross_entropy_with_logits with its default reduction=\"mean\", "
+                  "one number for the whole batch: pass reduction=\"none\" and sum over the "
+                  "pixels of each image", lambda q: _log_px(q).mean()),
+                 ("a mean over pixels where the sum belongs: pixels are independent given z, "
+                  "so log p(x | z) is a sum over pixels", lambda q: _log_px(q).mean(1)),
+                 ("the input and the target of binary_cross_entropy_with_logits are swapped: "
+                  "the logits come first, then the data x",
+                  lambda q: _log_px({"logits": q["x"], "x": q["logits"]}).sum(1)),
+                 ("sigmoid applied twice: binary_cross_entropy_with_logits takes the logits "
+                  "themselves, not sigmoid(logits)",
+                  lambda q: _log_px({**q, "logits": torch.sigmoid(q["logits"])}).sum(1)),
+             )),
+        Term("-KL(q(z | x) || p(z))", lambda q: kl_to_standard_normal(q["mu"], q["log_var"]),
+             -1.0, alternatives=(
+                 ("a mean over latent dimensions in the KL where the sum belongs",
+                  lambda q: kl_to_standard_normal(q["mu"], q["log_var"]) / q["mu"].shape[-1]),)),
+    ),
+)
 
 
 ELBO = Exercise(
@@ -157,22 +223,12 @@ ELBO = Exercise(
     signature="bernoulli_elbo(x, logits, mu, log_var) -> (B,)",
     reference=bernoulli_elbo,
     cases=_cases_elbo,
+    formula=ELBO_FORMULA,
     mistakes=(
-        Mistake("you returned the loss, -ELBO: the sign is flipped",
-                lambda x, lg, mu, lv: -bernoulli_elbo(x, lg, mu, lv)),
         Mistake("the KL term is added: the ELBO is log p(x | z) MINUS KL(q || p)",
                 lambda x, lg, mu, lv: -_bce_sum(lg, x).sum(1) + kl_to_standard_normal(mu, lv)),
-        Mistake("a mean over pixels where the sum belongs: pixels are independent given z, "
-                "so log p(x | z) is a sum over pixels",
-                lambda x, lg, mu, lv: -_bce_sum(lg, x).mean(1) - kl_to_standard_normal(mu, lv)),
-        Mistake("a mean over latent dimensions in the KL where the sum belongs",
-                lambda x, lg, mu, lv: -_bce_sum(lg, x).sum(1)
-                - kl_to_standard_normal(mu, lv) / mu.shape[-1]),
-        Mistake("sigmoid applied twice: binary_cross_entropy_with_logits takes the logits "
-                "themselves, not sigmoid(logits)",
-                lambda x, lg, mu, lv: -_bce_sum(torch.sigmoid(lg), x).sum(1)
-                - kl_to_standard_normal(mu, lv)),
-        Mistake("the factor 1/2 of the KL is missing",
-                lambda x, lg, mu, lv: -_bce_sum(lg, x).sum(1) - 2 * kl_to_standard_normal(mu, lv)),
     ),
+    grad_args=(1, 2, 3),
+    unstable_hint=UNSTABLE_LOGITS,
+    confirmation="Stable at logits of size 120, where sigmoid rounds to 0 or 1.",
 )

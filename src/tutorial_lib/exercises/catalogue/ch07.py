@@ -1,4 +1,5 @@
-"""Chapter 7's exercise: the discriminator step's loss, with the generator held fixed."""
+"""Chapter 7's exercises: the losses of the discriminator's and the generator's steps,
+and the spherical interpolation of latent codes."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ import copy
 from collections.abc import Callable
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from tutorial_lib.exercises.catalogue.common import bce, randn, seeded
 from tutorial_lib.exercises.checker import Case, Exercise, Mistake
+from tutorial_lib.gan.latent import slerp
 from tutorial_lib.gan.losses import discriminator_loss
 
 
@@ -75,11 +78,105 @@ D_STEP = Exercise(
     cases=_cases_d_step,
     output="scalar",
     extra_check=_check_detach,
+    grad_args=(0,),
     mistakes=(
         Mistake("the labels are swapped: real samples get label 1, generated samples 0",
                 _d_step_swapped),
         Mistake("the generated samples are missing: score generator(z) as well, with label 0",
                 lambda dis, g, real, z: bce(dis(real), 1.0)),
+        Mistake("that is the generator's loss (generated samples with the label 1), not the "
+                "discriminator's: real samples get the label 1, generated ones the label 0",
+                lambda dis, g, real, z: bce(dis(g(z)), 1.0)),
     ),
     confirmation="No gradient reaches the generator.",
 )
+
+
+def generator_step_loss(discriminator: nn.Module, generator: nn.Module, z: torch.Tensor
+                        ) -> torch.Tensor:
+    """The generator's loss for one step: the non-saturating loss -E log D(G(z)), a scalar
+    whose gradient reaches the generator through the discriminator (nothing detached)."""
+    logits = discriminator(generator(z))
+    return F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
+
+
+def _cases_g_step() -> list[Case]:
+    return [Case((dis, g, z), f"z {tuple(z.shape)}", c.batch)
+            for c in _cases_d_step() for dis, g, _, z in [c.args]]
+
+
+G_STEP = Exercise(
+    id="ch07.generator_step_loss",
+    title="the generator step's loss",
+    signature="generator_step_loss(discriminator, generator, z) -> scalar",
+    reference=generator_step_loss,
+    cases=_cases_g_step,
+    output="scalar",
+    grad_args=(1,),
+    mistakes=(
+        Mistake("you used the fake label 0: that is the discriminator's loss on generated "
+                "samples; the generator's loss gives its samples the label 1 (\"real\")",
+                lambda dis, g, z: bce(dis(g(z)), 0.0)),
+        Mistake("this is the saturating (minimax) loss E log(1 - D(G(z))): its gradient "
+                "vanishes when D rejects the samples; minimize -E log D(G(z)) instead",
+                lambda dis, g, z: -bce(dis(g(z)), 0.0)),
+        Mistake("the sign is flipped: the loss to minimize is -E log D(G(z)) = "
+                "BCE(D(G(z)), 1)", lambda dis, g, z: -bce(dis(g(z)), 1.0)),
+        Mistake("sigmoid applied twice: binary_cross_entropy_with_logits takes the logits",
+                lambda dis, g, z: bce(torch.sigmoid(dis(g(z))), 1.0)),
+    ),
+    confirmation="The generator gets the reference's gradient, through the discriminator.",
+)
+
+
+def _cases_slerp() -> list[Case]:
+    gen, out = seeded(71), []
+    for d, steps in ((4, 5), (16, 7), (3, 4)):
+        z0, z1 = randn(gen, d), randn(gen, d)
+        t = torch.linspace(0.0, 1.0, steps)
+        out.append(Case((z0, z1, t), f"z0, z1 of shape ({d},), {steps} times t in [0, 1]"))
+    return out
+
+
+def _slerp_weights(z0, z1, t, *, swap=False, degrees=False):
+    omega = torch.arccos(torch.dot(z0, z1) / (z0.norm() * z1.norm()))
+    if degrees:
+        omega = torch.rad2deg(omega)
+    t = t[:, None]
+    a, b = torch.sin((1 - t) * omega), torch.sin(t * omega)
+    if swap:
+        a, b = b, a
+    return (a * z0 + b * z1) / torch.sin(omega)
+
+
+SLERP = Exercise(
+    id="ch07.slerp",
+    title="spherical interpolation between two latent codes",
+    signature="slerp(z0, z1, t) -> (T, d_z)",
+    reference=slerp,
+    cases=_cases_slerp,
+    output="array",
+    generic=False,
+    grad_args=(0, 1),
+    mistakes=(
+        Mistake("that is the straight line (1 - t) z0 + t z1, which passes near the origin, "
+                "where a Gaussian's samples never are; slerp follows the great circle",
+                lambda z0, z1, t: (1 - t[:, None]) * z0 + t[:, None] * z1),
+        Mistake("the weights are swapped: at t = 0 slerp returns z0, sin((1 - t) w) / sin w "
+                "multiplies z0", lambda z0, z1, t: _slerp_weights(z0, z1, t, swap=True)),
+        Mistake("the points are normalized to unit length: slerp keeps the norms of z0 and "
+                "z1 (a sample of N(0, I) has norm about sqrt(d))",
+                lambda z0, z1, t: torch.nn.functional.normalize(slerp(z0, z1, t), dim=1)),
+        Mistake("the angle is in degrees: torch.sin and torch.arccos work in radians",
+                lambda z0, z1, t: _slerp_weights(z0, z1, t, degrees=True)),
+        Mistake("the angle w is taken between the unnormalized vectors: cos w = "
+                "z0 . z1 / (|z0| |z1|)", lambda z0, z1, t: _slerp_unnormalized(z0, z1, t)),
+    ),
+    confirmation="It starts at z0, ends at z1, and keeps to the great circle.",
+)
+
+
+def _slerp_unnormalized(z0, z1, t):
+    omega = torch.arccos(torch.dot(z0, z1).clamp(-1.0, 1.0))
+    t = t[:, None]
+    return (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / torch.sin(omega)

@@ -1,4 +1,5 @@
-"""Chapter 8's exercise: WGAN-GP's gradient penalty."""
+"""Chapter 8's exercises: WGAN-GP's gradient penalty, the loss of a whole WGAN-GP critic
+step, and the R1 penalty."""
 
 from __future__ import annotations
 
@@ -8,9 +9,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tutorial_lib.exercises.catalogue.common import randn, seeded, uniform
-from tutorial_lib.exercises.checker import Case, Exercise, as_array
-from tutorial_lib.gan.losses import gradient_penalty
+from tutorial_lib.exercises.catalogue.common import (
+    linear_net,
+    no_gradient_reaches,
+    randn,
+    seeded,
+    uniform,
+)
+from tutorial_lib.exercises.checker import Case, Exercise, Mistake
+from tutorial_lib.exercises.formula import Formula, Term
+from tutorial_lib.exercises.integrity import TENSOR, as_array, type_problem
+from tutorial_lib.gan.losses import gradient_penalty, r1_penalty
 
 
 class RecordingCritic(nn.Module):
@@ -85,9 +94,18 @@ def _check_gradient_penalty(fn: Callable) -> str | None:
             return ("the critic was called on the real or generated samples themselves; the "
                     "penalty is taken at random interpolates between them")
         return "every example got the same weight: draw one weight per example"
-    if not isinstance(penalty, torch.Tensor) or not penalty.requires_grad:
+    problem = type_problem(penalty, TENSOR)
+    if problem:
+        return f"your function {problem}"
+    if not penalty.requires_grad:
         return ("the penalty carries no gradient to the critic: compute the input gradient "
                 "with torch.autograd.grad(..., create_graph=True) and return the tensor")
+    again = RecordingCritic(9)
+    fn(again, real, fake)
+    if again.calls and torch.equal(again.calls[-1], x_hat):
+        return ("two calls on the same input interpolate at the same points: the function "
+                "seeds the random generator (torch.manual_seed) or reuses fixed weights; "
+                "draw fresh weights on every call")
     x = x_hat.clone().requires_grad_(True)
     (grad,) = torch.autograd.grad(critic.score(x).sum(), x, create_graph=True)
     want = ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean().detach()
@@ -120,3 +138,118 @@ GRADIENT_PENALTY = Exercise(
     confirmation="Uniform weights, one per example, and the penalty back-propagates to the "
                  "critic.",
 )
+
+
+def critic_step_loss(critic: nn.Module, generator: nn.Module, real: torch.Tensor,
+                     z: torch.Tensor, eps: torch.Tensor, lam: float = 10.0) -> torch.Tensor:
+    """The loss of one WGAN-GP critic step (Gulrajani et al., 2017, Algorithm 1):
+    E f(G(z)) - E f(x) + lam E (||grad f(x_hat)|| - 1)^2, x_hat = eps x + (1 - eps) G(z).
+
+    Args:
+        critic: (B, D) -> (B, 1) scores; generator: (B, d_z) -> (B, D), held fixed.
+        real: (B, D); z: (B, d_z); eps: (B, 1), the interpolation weights (given, so that
+            the step is deterministic); lam: the penalty's weight.
+    Returns:
+        A scalar whose gradient reaches the critic's parameters (through the penalty too).
+    """
+    fake = generator(z).detach()
+    x_hat = (eps * real + (1 - eps) * fake).requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
+    penalty = ((grad.norm(dim=1) - 1) ** 2).mean()
+    return critic(fake).mean() - critic(real).mean() + lam * penalty
+
+
+def _cases_critic_step() -> list[Case]:
+    gen, out = seeded(81), []
+    for b, d_z, d in ((6, 3, 4), (9, 2, 5)):
+        critic, g = linear_net(gen, d, 1, scale=1.0), linear_net(gen, d_z, d)
+        eps = torch.rand(b, 1, generator=gen)
+        out.append(Case((critic, g, randn(gen, b, d), randn(gen, b, d_z), eps),
+                        f"real ({b}, {d}), z ({b}, {d_z}), eps ({b}, 1)", b))
+    return out
+
+
+def _critic_quantities(critic, generator, real, z, eps, lam=10.0) -> dict:
+    fake = generator(z).detach()
+    x_hat = (eps * real + (1 - eps) * fake).requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
+    return {"real": critic(real), "fake": critic(fake), "norm": grad.norm(dim=1), "lam": lam}
+
+
+def _flipped_wasserstein(q: dict) -> torch.Tensor:
+    return q["real"].mean() - q["fake"].mean() + q["lam"] * ((q["norm"] - 1) ** 2).mean()
+
+
+CRITIC_STEP = Exercise(
+    id="ch08.critic_step_loss",
+    title="the loss of one WGAN-GP critic step",
+    signature="critic_step_loss(critic, generator, real, z, eps) -> scalar",
+    reference=critic_step_loss,
+    cases=_cases_critic_step,
+    output="scalar",
+    formula=Formula(
+        quantities=_critic_quantities,
+        terms=(
+            Term("E f(G(z)) (the generated samples)", lambda q: q["fake"].mean()),
+            Term("-E f(x) (the real samples)", lambda q: q["real"].mean(), -1.0),
+            Term("lam E (||grad f(x_hat)|| - 1)^2 (the gradient penalty)",
+                 lambda q: q["lam"] * ((q["norm"] - 1) ** 2).mean(), alternatives=(
+                     ("the penalty is on the squared norm: (||grad|| - 1)^2 uses the norm "
+                      "itself", lambda q: q["lam"] * ((q["norm"] ** 2 - 1) ** 2).mean()),
+                     ("a one-sided penalty max(0, ||grad|| - 1)^2; WGAN-GP's is two-sided",
+                      lambda q: q["lam"] * (F.relu(q["norm"] - 1) ** 2).mean()),
+                     ("the -1 is missing in the penalty: it pulls the norm to 1, not to 0",
+                      lambda q: q["lam"] * (q["norm"] ** 2).mean()))),
+        ),
+    ),
+    grad_args=(0,),
+    extra_check=no_gradient_reaches(
+        1, "the generator", "detach the generated samples (generator(z).detach()) in the "
+        "critic's step", _cases_critic_step),
+    mistakes=(
+        Mistake("the Wasserstein terms have the wrong signs: the critic MAXIMIZES "
+                "E f(x) - E f(G(z)), so its loss is E f(G(z)) - E f(x) (+ the penalty)",
+                lambda *args: _flipped_wasserstein(_critic_quantities(*args))),
+    ),
+    confirmation="The penalty's gradient reaches the critic (create_graph=True) and no "
+                 "gradient reaches the generator.",
+)
+
+
+def r1_penalty_exercise(discriminator: nn.Module, real: torch.Tensor) -> torch.Tensor:
+    """R1 (Mescheder et al., 2018): E ||grad_x D(x)||^2 on real data, (B, D) -> scalar,
+    back-propagatable into D (multiply by gamma / 2 in the loss)."""
+    return r1_penalty(discriminator, real)
+
+
+def _cases_r1() -> list[Case]:
+    gen = seeded(82)
+    return [Case((linear_net(gen, d, 1, scale=1.0), randn(gen, b, d)), f"real ({b}, {d})", b)
+            for b, d in ((5, 4), (8, 6), (3, 3))]
+
+
+R1 = Exercise(
+    id="ch08.r1_penalty",
+    title="the R1 penalty on real data",
+    signature="r1_penalty(discriminator, real) -> scalar",
+    reference=r1_penalty_exercise,
+    cases=_cases_r1,
+    output="scalar",
+    grad_args=(0,),
+    mistakes=(
+        Mistake("the norm is not squared: R1 is E ||grad_x D(x)||^2",
+                lambda d, x: _r1_grad(d, x).norm(dim=1).mean()),
+        Mistake("the penalty pulls the norm to 1, as WGAN-GP's does: R1 pulls the gradient "
+                "to 0 on real data, E ||grad||^2",
+                lambda d, x: ((_r1_grad(d, x).norm(dim=1) - 1) ** 2).mean()),
+        Mistake("one norm over the whole batch: square the gradient's norm per example, then "
+                "average", lambda d, x: _r1_grad(d, x).norm() ** 2 / len(x) ** 2),
+    ),
+    confirmation="Its gradient reaches the discriminator (create_graph=True).",
+)
+
+
+def _r1_grad(discriminator: nn.Module, real: torch.Tensor) -> torch.Tensor:
+    x = real.detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(discriminator(x).sum(), x, create_graph=True)
+    return grad
