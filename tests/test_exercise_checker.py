@@ -206,7 +206,7 @@ def test_nan_messages_say_what_is_true(exercise_id: str, nan) -> None:
 
 
 def test_the_reduced_axis_is_named() -> None:
-    result = run_check(EXERCISES["ch05.iwae_bound"],
+    result = run_check(EXERCISES["ch05.iwae_from_log_weights"],
                        lambda lw: torch.logsumexp(lw, 1) - math.log(lw.shape[1]))
     assert "over the B examples (axis 1)" in result.message
     assert "over the K samples (axis 0)" in result.message

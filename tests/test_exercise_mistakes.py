@@ -196,7 +196,7 @@ mistake(E, "log(sigmoid + 1e-8)", "logit")(
         1 - torch.sigmoid(lg) + 1e-8)).flatten(1).sum(1) - _kl4(mu, lv))
 
 # ch05: the IWAE bound
-E = "ch05.iwae_bound"
+E = "ch05.iwae_from_log_weights"
 mistake(E, "logsumexp without - log K", "log K")(lambda lw: torch.logsumexp(lw, 0))
 
 
@@ -718,7 +718,7 @@ correct(E, "BCE summed per image in a loop")(
 correct(E, "softplus form")(
     lambda x, lg, mu, lv: (x * lg - F.softplus(lg)).view(len(x), -1).sum(-1) - _kl4(mu, lv))
 
-E = "ch05.iwae_bound"
+E = "ch05.iwae_from_log_weights"
 correct(E, "logsumexp - log K")(lambda lw: torch.logsumexp(lw, dim=0) - math.log(lw.shape[0]))
 
 
@@ -1105,7 +1105,7 @@ H: list[Mistake] = [
         torch.sigmoid(lg), x, reduction="sum") - _kl4(mu, lv).sum(), "reduction"),
     ("ch04.bernoulli_elbo", "KL averaged over the batch", lambda x, lg, mu, lv: -_nll_pixels(
         lg, x).sum(1) - _kl4(mu, lv).mean(), "KL"),
-    ("ch05.iwae_bound", "log B for log K", lambda lw: torch.logsumexp(lw, 0)
+    ("ch05.iwae_from_log_weights", "log B for log K", lambda lw: torch.logsumexp(lw, 0)
      - math.log(lw.shape[1]), "log K"),
     ("ch06.discriminator_loss", "one BCE over the concatenation", lambda r, f: (
         F.binary_cross_entropy_with_logits(torch.cat([r, f]), torch.cat([
@@ -1138,7 +1138,7 @@ H: list[Mistake] = [
 ]
 
 H_CORRECT: list[tuple[str, str, Callable]] = [
-    ("ch05.iwae_bound", "one global max shift", lambda lw: torch.log(torch.mean(torch.exp(
+    ("ch05.iwae_from_log_weights", "one global max shift", lambda lw: torch.log(torch.mean(torch.exp(
         lw - lw.max()), 0)) + lw.max()),
     ("ch06.discriminator_loss", "one summed BCE over the concatenation, / B", lambda r, f: (
         F.binary_cross_entropy_with_logits(torch.cat([r, f]), torch.cat([

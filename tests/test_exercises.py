@@ -183,7 +183,7 @@ PROMISED = {
                                       "summed over the batch"),
     "batch sum of a loss": ("ch06.discriminator_loss", _d_loss_summed,
                             "summed over the batch where the mean belongs"),
-    "unstable log-mean-exp": ("ch05.iwae_bound",
+    "unstable log-mean-exp": ("ch05.iwae_from_log_weights",
                               lambda lw: torch.log(torch.exp(lw).sum(0) / len(lw)),
                               "exp underflows"),
     "biased MMD": ("ch09.mmd2_unbiased",

@@ -42,9 +42,9 @@ FORMULA = Formula(
 
 
 IWAE = Exercise(
-    id="ch05.iwae_bound",
+    id="ch05.iwae_from_log_weights",
     title="the importance-weighted bound from log-weights",
-    signature="iwae_bound(log_weights) -> (B,)",
+    signature="iwae_from_log_weights(log_weights) -> (B,)",
     reference=log_mean_exp,
     cases=_cases_iwae,
     formula=FORMULA,
