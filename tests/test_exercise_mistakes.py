@@ -1138,8 +1138,8 @@ H: list[Mistake] = [
 ]
 
 H_CORRECT: list[tuple[str, str, Callable]] = [
-    ("ch05.iwae_from_log_weights", "one global max shift", lambda lw: torch.log(torch.mean(torch.exp(
-        lw - lw.max()), 0)) + lw.max()),
+    ("ch05.iwae_from_log_weights", "one global max shift",
+     lambda lw: torch.log(torch.mean(torch.exp(lw - lw.max()), 0)) + lw.max()),
     ("ch06.discriminator_loss", "one summed BCE over the concatenation, / B", lambda r, f: (
         F.binary_cross_entropy_with_logits(torch.cat([r, f]), torch.cat([
             torch.ones_like(r), torch.zeros_like(f)]), reduction="sum") / len(r))),
