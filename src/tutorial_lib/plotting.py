@@ -76,6 +76,17 @@ def density_grid(log_prob: Callable[[torch.Tensor], torch.Tensor],
     return gx.numpy(), gy.numpy(), lp.numpy()
 
 
+def _frame_2d(ax: Axes, bounds: tuple[float, float, float, float], title: str | None
+              ) -> Axes:
+    """Equal axes over bounds = (x_min, x_max, y_min, y_max), with the title if given."""
+    ax.set_aspect("equal")
+    ax.set_xlim(bounds[0], bounds[1])
+    ax.set_ylim(bounds[2], bounds[3])
+    if title:
+        ax.set_title(title)
+    return ax
+
+
 def plot_density_2d(log_prob: Callable[[torch.Tensor], torch.Tensor],
                     bounds: tuple[float, float, float, float] = (-3, 3, -3, 3),
                     ax: Axes | None = None, resolution: int = 200, cmap: str = "Blues",
@@ -91,12 +102,7 @@ def plot_density_2d(log_prob: Callable[[torch.Tensor], torch.Tensor],
         _, ax = plt.subplots(figsize=(4, 4))
     values = np.maximum(lp, lp.max() - floor) if log_scale else np.exp(lp)
     ax.pcolormesh(gx, gy, values, cmap=cmap, shading="auto")
-    ax.set_aspect("equal")
-    ax.set_xlim(bounds[0], bounds[1])
-    ax.set_ylim(bounds[2], bounds[3])
-    if title:
-        ax.set_title(title)
-    return ax
+    return _frame_2d(ax, bounds, title)
 
 
 def plot_samples_2d(samples: torch.Tensor, ax: Axes | None = None,
@@ -118,12 +124,7 @@ def plot_samples_2d(samples: torch.Tensor, ax: Axes | None = None,
     if log_prob is not None:
         plot_density_2d(log_prob, bounds, ax=ax, log_scale=log_scale)
     ax.scatter(pts[:, 0], pts[:, 1], s=s, alpha=alpha, color=color, linewidths=0, label=label)
-    ax.set_aspect("equal")
-    ax.set_xlim(bounds[0], bounds[1])
-    ax.set_ylim(bounds[2], bounds[3])
-    if title:
-        ax.set_title(title)
-    return ax
+    return _frame_2d(ax, bounds, title)
 
 
 def _smooth(y: np.ndarray, window: int) -> np.ndarray:
