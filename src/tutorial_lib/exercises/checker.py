@@ -77,6 +77,10 @@ class CheckResult:
         mark = {PASSED: "✅", FAILED: "❌", NOT_IMPLEMENTED: "⏳", ERROR: "💥"}[self.status]
         return f"{mark} {self.exercise}: {self.message}"
 
+    def _ipython_display_(self) -> None:
+        """Nothing: :func:`~tutorial_lib.exercises.check` has printed this result's line
+        already, and a notebook cell that ends with ``check(...)`` would show it twice."""
+
 
 @dataclass(frozen=True)
 class Exercise:
