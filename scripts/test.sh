@@ -2,8 +2,8 @@
 # Run every test: ruff, a full book build in the smoke budget (every notebook force-executed,
 # zero warnings allowed), then the unit tests, the built book opened in headless Chromium,
 # and nbval over every notebook as Colab runs it (scripts/colab_notebooks.sh). The tests
-# about the notebooks' outputs read the build's executed copies (TUTORIAL_BUILT_BOOK) instead of executing them again: a notebook runs
-# twice in all, in the build and under nbval.
+# about the notebooks' outputs read the build's executed copies (TUTORIAL_BUILT_BOOK)
+# instead of executing them again: a notebook runs twice in all, in the build and under nbval.
 #   bash scripts/test.sh
 source "$(dirname "${BASH_SOURCE[0]}")/_env.sh"
 export TUTORIAL_BUDGET=smoke
