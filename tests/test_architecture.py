@@ -22,7 +22,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("tutorial_lib.validation", "tutorial_lib.device", "tutorial_lib.seeding",
      "tutorial_lib.budget", "tutorial_lib.conditioning", "tutorial_lib.plotting",
      "tutorial_lib.widgets", "tutorial_lib.checkpoints", "tutorial_lib.training",
-     "tutorial_lib.runner", "tutorial_lib.results", "tutorial_lib"),
+     "tutorial_lib.runner", "tutorial_lib.results", "tutorial_lib.glue", "tutorial_lib"),
     ("tutorial_lib.data",),
     ("tutorial_lib.probability",),  # Part I
     ("tutorial_lib.vae", "tutorial_lib.gan", "tutorial_lib.metrics"),  # Parts II-IV
