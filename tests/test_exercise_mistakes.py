@@ -1137,6 +1137,82 @@ H: list[Mistake] = [
      "pairs"),
 ]
 
+# A second held-out set, written on 2026-12-07 before the checker's diagnoses were widened
+# for the first one's unnamed cases (which made the first set no longer held out). Its
+# naming rate is the honest measure of how the diagnoses generalize; it is printed, and
+# only its rejection is required.
+H2: list[Mistake] = [
+    ("ch01.log_normal_diag", "variance where log-variance belongs in the normalizer",
+     lambda x, m, lv: -0.5 * ((x - m) ** 2 / lv.exp() + lv.exp() + LOG_2PI).sum(-1), "variance"),
+    ("ch01.log_normal_diag", "the quadratic term without the 1/2",
+     lambda x, m, lv: -((x - m) ** 2 / lv.exp()).sum(-1) - 0.5 * (lv + LOG_2PI).sum(-1), "1/2"),
+    ("ch01.log_binomial", "binomial coefficient forgotten", lambda k, n, lg: (
+        k * F.logsigmoid(lg) + (n - k) * F.logsigmoid(-lg)).sum(-1), "coefficient"),
+    ("ch01.log_binomial", "mean over the last axis", lambda k, n, lg: (
+        torch.lgamma(torch.tensor(n + 1.0)) - torch.lgamma(k + 1) - torch.lgamma(n - k + 1)
+        + k * F.logsigmoid(lg) + (n - k) * F.logsigmoid(-lg)).mean(-1), "mean"),
+    ("ch01.mle_step", "gradient ascent", lambda th, x, lr: th + lr * torch.stack([
+        -((x - th[0]) / th[1].exp()).mean(0),
+        0.5 * (1 - (x - th[0]) ** 2 / th[1].exp()).mean(0)]), "sign"),
+    ("ch02.kl_diag_gaussians", "variance ratio not divided", lambda mq, lq, mp, lp: 0.5 * (
+        lp - lq + lq.exp() + (mq - mp) ** 2 / lp.exp() - 1).sum(-1), "variance"),
+    ("ch02.kl_diag_gaussians", "the -1 once", lambda mq, lq, mp, lp: 0.5 * (
+        lp - lq + (lq.exp() + (mq - mp) ** 2) / lp.exp()).sum(-1) - 0.5, "once"),
+    ("ch02.kl_on_grid", "dx forgotten", lambda p, q, dx: (torch.xlogy(p, p)
+                                                         - torch.xlogy(p, q)).sum(), "dx"),
+    ("ch02.jsd_on_grid", "KL(p||q) halves instead of the mixture", lambda p, q, dx: 0.5 * (
+        torch.xlogy(p, p) - torch.xlogy(p, q)).sum() * dx + 0.5 * (
+        torch.xlogy(q, q) - torch.xlogy(q, p)).sum() * dx, "mixture"),
+    ("ch03.elbo_from_samples", "log q added", lambda lj, lq: (lj + lq).mean(0), "sign"),
+    ("ch03.elbo_from_samples", "mean over the batch axis", lambda lj, lq: (lj - lq).mean(1),
+     "axis"),
+    ("ch03.kl_monte_carlo", "log p without the square", lambda z, mu, lv: (
+        -0.5 * ((z - mu) ** 2 / lv.exp() + lv + LOG_2PI).sum(-1)
+        + 0.5 * (z + LOG_2PI).sum(-1)).mean(0), "square"),
+    ("ch04.kl_to_standard_normal", "1 + log_var - mu^2 - exp(log_var), no -1/2",
+     lambda mu, lv: (1 + lv - mu ** 2 - lv.exp()).sum(1), "1/2"),
+    ("ch04.kl_to_standard_normal", "log_var.exp() for exp(log_var)^2 mixup in the trace",
+     lambda mu, lv: 0.5 * (mu ** 2 + (0.5 * lv).exp() - lv - 1).sum(1), "standard deviation"),
+    ("ch04.reparameterize", "mu + eps * log_var", lambda mu, lv: mu + torch.randn_like(mu) * lv,
+     "log-variance"),
+    ("ch04.bernoulli_elbo", "the KL with a plus sign, BCE as reconstruction",
+     lambda x, lg, mu, lv: F.binary_cross_entropy_with_logits(lg, x, reduction="none")
+     .flatten(1).sum(1) + _kl4(mu, lv), "sign"),
+    ("ch05.iwae_from_log_weights", "mean of logs (the ELBO)", lambda lw: lw.mean(0), "ELBO"),
+    ("ch05.iwae_from_log_weights", "logsumexp over the batch axis",
+     lambda lw: torch.logsumexp(lw, 1) - math.log(lw.shape[1]), "axis"),
+    ("ch05.free_bits_kl", "clamped per example, not per batch mean",
+     lambda kl, fb: kl.clamp_min(fb).mean(0).sum(), "batch"),
+    ("ch05.importance_weights", "softmax over the batch axis",
+     lambda lw: torch.softmax(lw, dim=1), "axis"),
+    ("ch06.discriminator_loss", "fake labelled 1", lambda r, f: _bce(r, 1.0) + _bce(f, 1.0),
+     "label"),
+    ("ch06.discriminator_loss_hinge", "relu(1 - fake)", lambda r, f: F.relu(1 - r).mean()
+     + F.relu(1 - f).mean(), "sign"),
+    ("ch06.generator_loss_nonsaturating", "the saturating loss", lambda f: -F.softplus(
+        f).mean(), "saturating"),
+    ("ch07.generator_step_loss", "the generator's output detached", lambda d, g, z: _bce(
+        d(g(z).detach()), 1.0), "gradient"),
+    ("ch08.r1_penalty", "the norm, not its square", lambda d, real: torch.autograd.grad(
+        d(real.requires_grad_(True)).sum(), real, create_graph=True)[0].flatten(1).norm(
+        dim=1).mean(), "square"),
+    ("ch09.frechet_distance", "means' distance not squared", lambda m1, s1, m2, s2: float(
+        np.linalg.norm(m1 - m2) + np.trace(s1 + s2 - 2 * _sqrtm_sym(
+            _sqrtm_sym(s1) @ s2 @ _sqrtm_sym(s1)))), "square"),
+    ("ch09.mmd2_unbiased", "the cross term added", lambda a, b, c: _off(a) / (len(a) * (
+        len(a) - 1)) + _off(b) / (len(b) * (len(b) - 1)) + 2 * c.mean(), "sign"),
+    ("ch10.class_total_variation", "without the 1/2", lambda lb, k: float((torch.bincount(
+        lb, minlength=k) / len(lb) - 1 / k).abs().sum()), "1/2"),
+    ("ch10.knn_radii", "the k-th column counting the point itself", lambda f, k: np.sort(
+        scipy.spatial.distance.cdist(f, f), axis=1)[:, k - 1], "itself"),
+    ("ch11.feature_distance", "mean over features", lambda a, b: 0.5 * (a - b).pow(2).mean(1),
+     "mean"),
+    ("ch12.gram_matrix", "not divided by H W", lambda f: f.flatten(2) @ f.flatten(
+        2).transpose(1, 2), "H W"),
+    ("ch12.pix2pix_generator_loss", "L2 instead of L1", lambda fl, fake, tgt, lam: _bce(
+        fl, 1.0) + lam * ((fake - tgt) ** 2).mean(), "L1"),
+]
+
 H_CORRECT: list[tuple[str, str, Callable]] = [
     ("ch05.iwae_from_log_weights", "one global max shift",
      lambda lw: torch.log(torch.mean(torch.exp(lw - lw.max()), 0)) + lw.max()),
@@ -1185,6 +1261,13 @@ def test_no_correct_variant_is_refused(exercise, what, fn) -> None:
 
 @pytest.mark.parametrize("exercise, what, fn, words", H, ids=[f"{m[0]}: {m[1]}" for m in H])
 def test_every_held_out_mistake_is_rejected_without_a_crash(exercise, what, fn, words) -> None:
+    outcome = classify(exercise, fn, words)
+    assert outcome in ("named", "unnamed"), outcome
+
+
+@pytest.mark.parametrize("exercise, what, fn, words", H2, ids=[f"{m[0]}: {m[1]}" for m in H2])
+def test_every_second_held_out_mistake_is_rejected_without_a_crash(exercise, what, fn,
+                                                                    words) -> None:
     outcome = classify(exercise, fn, words)
     assert outcome in ("named", "unnamed"), outcome
 
@@ -1250,6 +1333,10 @@ if __name__ == "__main__":  # the table of the closing note
     print(f"held out: {dict(held)} of {len(H)}; correct variants refused: {refused} of "
           f"{len(H_CORRECT)}")
     for e, what, fn, w in H:
+        print(f"  {classify(e, fn, w).split(':')[0]:8s} {e}: {what}")
+    held2 = Counter(classify(e, fn, w).split(":")[0] for e, _, fn, w in H2)
+    print(f"second held-out set: {dict(held2)} of {len(H2)}")
+    for e, what, fn, w in H2:
         print(f"  {classify(e, fn, w).split(':')[0]:8s} {e}: {what}")
     rows = counts()
     print(f"{'exercise':40s} named unnamed accepted crash variants refused")

@@ -22,6 +22,8 @@ KL(q || p), the saturating generator loss). The checker
 
 from __future__ import annotations
 
+import math
+
 import copy
 import re
 from collections.abc import Callable, Sequence
@@ -330,7 +332,7 @@ def _diagnose_values(ex: Exercise, fn: Callable[..., Any], cases: Sequence[Case]
     if ratios.size and np.allclose(ratios, ratios[0], rtol=1e-3) and not np.isclose(
             ratios[0], 1.0):
         return (f"your values are {ratios[0]:.4g} times the correct ones on every input: "
-                "a constant factor is wrong")
+                f"{_factor_meaning(float(ratios[0]))}")
     offsets = np.concatenate([(g - w).reshape(-1) for g, w in zip(got, want, strict=True)]
                              or [np.array([])])
     if offsets.size and np.allclose(offsets, offsets[0], rtol=1e-3, atol=1e-5):
@@ -343,6 +345,22 @@ def _diagnose_values(ex: Exercise, fn: Callable[..., Any], cases: Sequence[Case]
                     f"{_fmt(g)}, largest difference {diff:.3g}. None of the usual mistakes "
                     "explains it; compare each term with the formula in the chapter")
     return "wrong values"  # pragma: no cover -- only reached when nothing differs
+
+
+_FACTORS = ((2.0, "a factor 1/2 is missing in front (you have twice the value)"),
+            (0.5, "an extra factor 1/2 (you have half the value)"),
+            (1.0, "the right size"))
+
+
+def _factor_meaning(ratio: float) -> str:
+    """What a constant ratio ``got / want`` says: a factor 1/2 missing or extra, a sign."""
+    sign = "; and the sign is flipped" if ratio < 0 else ""
+    for factor, meaning in _FACTORS:
+        if math.isclose(abs(ratio), factor, rel_tol=1e-3):
+            if factor == 1.0:
+                return "the sign is flipped: the whole expression has the wrong sign"
+            return meaning + sign
+    return "a constant factor is wrong" + sign
 
 
 def _extreme_message(ex: Exercise, cases: Sequence[Case], got: Sequence[np.ndarray],

@@ -6,7 +6,7 @@ A reference written as a :class:`Formula`, a reduction of a weighted sum of name
 
 yields its likely mistakes mechanically (:func:`derived_changes`): each term dropped, its
 sign flipped, its factor doubled or halved, its square missing, its two distributions
-swapped; a constant added once instead of once per dimension; the reduction's sum taken as
+swapped, it alone reduced the wrong way (summed where the others are averaged); a constant added once instead of once per dimension; the reduction's sum taken as
 a mean; and, for a Gaussian given by its log-variance, the log-variance, the variance and the
 standard deviation confused for one another (a change of a quantity the formula does not
 read is a no-op, and never matches a wrong answer). Every change names the term, the axis
@@ -54,6 +54,8 @@ class Formula:
     reduce: Callable[[Any], Any] | None = None  # e.g. a sum over the last axis; None: none
     reduced_over: str = ""  # what ``reduce`` sums over, e.g. "the d dimensions"
     wrong_reductions: tuple[tuple[str, Callable[[Any], Any]], ...] = ()  # (message, reduce)
+    # wrong reductions of one term alone (the formula's own are tried on each term, too)
+    term_reductions: tuple[tuple[str, Callable[[Any], Any]], ...] = ()
     gaussians: tuple[str, ...] = ()
     swap: tuple[str, str] | None = None
 
@@ -83,6 +85,8 @@ class Change:
     swapped: frozenset[int] = frozenset()  # terms that read the other distribution's values
     edit: Callable[[dict], dict] | None = None  # changes the quantities (Gaussian mix-ups)
     reduce: Callable[[Any], Any] | None = None  # replaces the reduction
+    reduced: Mapping[int, Callable[[Any], Any]] = field(default_factory=dict)  # term ->
+    # its own (wrong) reduction, added outside the formula's reduction
 
 
 def gaussian(log_var: Any, suffix: str = "") -> dict[str, Any]:
@@ -118,7 +122,9 @@ def evaluate(formula: Formula, change: Change, args: tuple) -> Any:
             continue
         qi = _swap_keys(q, *formula.swap) if i in change.swapped and formula.swap else q
         v = c * change.values.get(i, term.value)(qi)
-        if i in change.once:
+        if i in change.reduced:
+            outside = outside + change.reduced[i](v)
+        elif i in change.once:
             outside = outside + v
         else:
             inside = inside + v
@@ -175,14 +181,22 @@ def _term_changes(formula: Formula, i: int) -> list[list[Change]]:
               Change(f"an extra factor 1/2 in front of the term {name}: you have half of it",
                      name, coefficients={i: 0.5 * c})]
     form = [Change(message, name, values={i: wrong}) for message, wrong in t.alternatives]
-    if t.unsquared is not None:
-        form.append(Change(f"in the term {name}, the square is missing: it must be squared",
-                           name, values={i: t.unsquared}))
+    if t.unsquared is not None:  # as written (signed), and as its absolute value
+        unsquared = t.unsquared
+        form += [Change(f"in the term {name}, the square is missing: it must be squared",
+                        name, values={i: unsquared}),
+                 Change(f"in the term {name}, the square is missing (an absolute value or a "
+                        "norm where the square belongs): it must be squared", name,
+                        values={i: lambda q: abs(unsquared(q))})]
     if formula.swap is not None and not t.constant:
         a, b = formula.swap
         form.append(Change(f"in the term {name}, the two distributions are swapped (the "
                            f"{a.strip('_')} parameters where the {b.strip('_')} ones belong, or "
                            "the other way round)", name, swapped=frozenset({i})))
+    if not t.constant and len(formula.terms) > 1:
+        form += [Change(f"the term {name} alone is reduced differently from the others: "
+                        f"{message}", name, reduced={i: wrong})
+                 for message, wrong in formula.wrong_reductions + formula.term_reductions]
     if t.constant and formula.reduce is not None:
         form.append(Change(f"the constant {name} is added once; it belongs inside the sum over "
                            f"{formula.reduced_over}, once for each", name, once=frozenset({i})))
@@ -216,6 +230,7 @@ def combine(a: Change, b: Change) -> Change:
         a, message=f"two mistakes: {a.message}; and {b.message}", target=f"{a.target}+{b.target}",
         coefficients={**a.coefficients, **b.coefficients}, values={**a.values, **b.values},
         once=a.once | b.once, swapped=a.swapped | b.swapped, edit=_compose(a.edit, b.edit),
+        reduced={**a.reduced, **b.reduced},
         reduce=b.reduce or a.reduce)
 
 

@@ -89,6 +89,9 @@ _HINTS = (
      "create_graph=True) for the penalty, and call backward once"),
     ("Can't call numpy() on Tensor that requires grad",
      "a tensor that carries a gradient was converted to NumPy; stay in torch"),
+    ("Expected parameter scale", "a torch.distributions Normal takes the standard "
+                                 "deviation as its scale, sigma = exp(log_var / 2), which is "
+                                 "positive; the log-variance (or any signed value) is not"),
     ("must match the size of tensor", "two tensors of different shapes were combined: check "
                                       "over which axis you reduce and the shape you return"),
 )

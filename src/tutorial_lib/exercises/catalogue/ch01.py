@@ -45,7 +45,7 @@ FORMULA = Formula(
     terms=(
         Term("-(x - mean)^2 / (2 sigma^2) (the squared error)",
              lambda q: (q["x"] - q["mean"]) ** 2 / q["var"], -0.5,
-             unsquared=lambda q: (q["x"] - q["mean"]).abs() / q["var"]),
+             unsquared=lambda q: (q["x"] - q["mean"]) / q["var"]),
         Term("-1/2 log sigma^2 = -log_var / 2 (the normalizer)", lambda q: q["log_var"], -0.5),
         Term("-1/2 log(2 pi)", lambda q: LOG_2PI, -0.5, constant=True),
     ),

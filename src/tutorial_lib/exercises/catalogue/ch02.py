@@ -46,7 +46,7 @@ FORMULA = Formula(
         Term("sigma_q^2 / sigma_p^2", lambda q: q["var_q"] / q["var_p"], 0.5),
         Term("(mu_q - mu_p)^2 / sigma_p^2 (the distance of the means)",
              lambda q: (q["mu_q"] - q["mu_p"]) ** 2 / q["var_p"], 0.5,
-             unsquared=lambda q: (q["mu_q"] - q["mu_p"]).abs() / q["var_p"]),
+             unsquared=lambda q: (q["mu_q"] - q["mu_p"]) / q["var_p"]),
         Term("-1", lambda q: 1.0, -0.5, constant=True),
     ),
     reduce=lambda t: t.sum(-1),

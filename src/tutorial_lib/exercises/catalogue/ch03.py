@@ -167,10 +167,11 @@ KL_MONTE_CARLO = Exercise(
         quantities=lambda z, mu, log_var: {"z": z, "mu": mu, **gaussian(log_var)},
         terms=(
             Term("-(z - mu)^2 / (2 sigma^2) in log q", lambda q: (q["z"] - q["mu"]) ** 2
-                 / q["var"], -0.5, unsquared=lambda q: (q["z"] - q["mu"]).abs() / q["var"]),
+                 / q["var"], -0.5, unsquared=lambda q: (q["z"] - q["mu"]) / q["var"]),
             Term("-1/2 log sigma^2 in log q", lambda q: q["log_var"].expand_as(q["z"]), -0.5),
             Term("-1/2 log(2 pi) in log q", lambda q: LOG_2PI, -0.5, constant=True),
-            Term("+z^2 / 2 from -log p(z)", lambda q: q["z"] ** 2, 0.5),
+            Term("+z^2 / 2 from -log p(z)", lambda q: q["z"] ** 2, 0.5,
+                 unsquared=lambda q: q["z"]),
             Term("+1/2 log(2 pi) from -log p(z)", lambda q: LOG_2PI, 0.5, constant=True),
         ),
         reduce=lambda t: t.sum(-1).mean(0),

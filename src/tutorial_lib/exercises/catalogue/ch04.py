@@ -40,7 +40,7 @@ def _diagnosis_cases() -> list[Case]:
 KL_FORMULA = Formula(
     quantities=lambda mu, log_var: {"mu": mu, **gaussian(log_var)},
     terms=(
-        Term("mu^2", lambda q: q["mu"] ** 2, 0.5, unsquared=lambda q: q["mu"].abs()),
+        Term("mu^2", lambda q: q["mu"] ** 2, 0.5, unsquared=lambda q: q["mu"]),
         Term("sigma^2 = exp(log_var)", lambda q: q["var"], 0.5),
         Term("-log sigma^2 = -log_var", lambda q: q["log_var"], -0.5),
         Term("-1", lambda q: 1.0, -0.5, constant=True),
@@ -212,8 +212,15 @@ ELBO_FORMULA = Formula(
         Term("-KL(q(z | x) || p(z))", lambda q: kl_to_standard_normal(q["mu"], q["log_var"]),
              -1.0, alternatives=(
                  ("a mean over latent dimensions in the KL where the sum belongs",
-                  lambda q: kl_to_standard_normal(q["mu"], q["log_var"]) / q["mu"].shape[-1]),)),
+                  lambda q: kl_to_standard_normal(q["mu"], q["log_var"]) / q["mu"].shape[-1]),
+             )),
     ),
+    # one term alone reduced over the batch (both at once change the shape: checked before)
+    term_reductions=(("averaged over the batch, where the ELBO is one value per example "
+                       "(average the ELBO over the batch only in the training loss)",
+                       lambda t: t.mean(0)),
+                      ("summed over the batch, where the ELBO is one value per example",
+                       lambda t: t.sum(0))),
 )
 
 

@@ -29,14 +29,17 @@ def _shift_without_max(q: dict) -> torch.Tensor:
 
 FORMULA = Formula(
     quantities=lambda log_weights: {"log_weights": log_weights,
-                                    "K": float(log_weights.shape[0])},
+                                    "K": float(log_weights.shape[0]),
+                                    "B": float(log_weights.shape[1])},
     terms=(
         Term("log sum_k w_k (torch.logsumexp over the K samples, axis 0)",
              lambda q: torch.logsumexp(q["log_weights"], 0),
              alternatives=(("the max-shift trick without adding the max back: log sum_k "
                             "exp(log w_k - m) needs + m, where m = max_k log w_k",
                             _shift_without_max),)),
-        Term("-log K", lambda q: math.log(q["K"]), -1.0, constant=True),
+        Term("-log K", lambda q: math.log(q["K"]), -1.0, constant=True, alternatives=(
+            ("log B, of the batch size (axis 1), where log K, of the number of samples "
+             "(axis 0), belongs", lambda q: math.log(q["B"])),)),
     ),
 )
 
