@@ -22,9 +22,8 @@ KL(q || p), the saturating generator loss). The checker
 
 from __future__ import annotations
 
-import math
-
 import copy
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass

@@ -6,8 +6,9 @@ A reference written as a :class:`Formula`, a reduction of a weighted sum of name
 
 yields its likely mistakes mechanically (:func:`derived_changes`): each term dropped, its
 sign flipped, its factor doubled or halved, its square missing, its two distributions
-swapped, it alone reduced the wrong way (summed where the others are averaged); a constant added once instead of once per dimension; the reduction's sum taken as
-a mean; and, for a Gaussian given by its log-variance, the log-variance, the variance and the
+swapped, it alone reduced the wrong way (summed where the others are averaged); a
+constant added once instead of once per dimension; the reduction's sum taken as a mean;
+and, for a Gaussian given by its log-variance, the log-variance, the variance and the
 standard deviation confused for one another (a change of a quantity the formula does not
 read is a no-op, and never matches a wrong answer). Every change names the term, the axis
 or the parameter it touched, so that the message says *where* the mistake is. Two changes at once
