@@ -20,6 +20,7 @@ from tutorial_lib.exercises.checker import Case, Exercise, Mistake
 from tutorial_lib.exercises.formula import Formula, Term, gaussian, mean_for_sum
 from tutorial_lib.exercises.integrity import TENSOR, type_problem
 from tutorial_lib.vae.gaussian import kl_to_standard_normal, reparameterize
+from tutorial_lib.vae.models import VAE, VAEConfig
 
 
 def _cases_mu_log_var() -> list[Case]:
@@ -238,4 +239,145 @@ ELBO = Exercise(
     grad_args=(1, 2, 3),
     unstable_hint=UNSTABLE_LOGITS,
     confirmation="Stable at logits of size 120, where sigmoid rounds to 0 or 1.",
+)
+
+
+# ------------------------------------------------------------------ my_elbo(model, x)
+NOISE_SEED = 1234  # the seed the checked models' encode() sets, so the noise is shared
+
+
+class _SameNoiseVAE(VAE):
+    """A small VAE whose ``encode`` seeds torch's global generator before it returns.
+
+    ``my_elbo`` draws its noise with ``torch.randn_like(mu)`` after encoding, so the
+    student's function and the reference then draw the same eps, and their one-sample ELBOs
+    can be compared number by number (side effect: the global generator is reseeded).
+    """
+
+    def encode(self, x: torch.Tensor, y: torch.Tensor | None = None
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+        out = super().encode(x, y)
+        torch.manual_seed(NOISE_SEED)
+        return out
+
+
+def _small_vae(seed: int, side: int, latent_dim: int, logit_bias: float | None = None
+               ) -> VAE:
+    """A seeded 16- or 9-pixel MLP VAE; ``logit_bias``: decoder logits near +-logit_bias."""
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        model = _SameNoiseVAE(VAEConfig(image_shape=(1, side, side), latent_dim=latent_dim,
+                                        hidden=(8,)))
+    if logit_bias is not None:
+        last = model.decoder.net[-1]
+        with torch.no_grad():
+            last.weight.mul_(0.01)
+            signs = torch.ones(last.bias.shape)
+            signs[1::2] = -1.0
+            last.bias.copy_(signs * logit_bias)
+    return model
+
+
+def my_elbo(model: VAE, x: torch.Tensor) -> torch.Tensor:
+    """The one-sample ELBO of a Bernoulli VAE per image, from ``model.encode`` and
+    ``model.decode``: log p(x | z) - KL(q(z | x) || N(0, I)) with z = mu + sigma * eps.
+
+    Args:
+        model: a VAE with a Bernoulli decoder (``decode`` returns logits (B, 1, H, W)).
+        x: (B, 1, H, W) binary images.
+    Returns:
+        (B,).
+    """
+    mu, log_var = model.encode(x)
+    z = mu + (0.5 * log_var).exp() * torch.randn_like(mu)
+    log_px = -F.binary_cross_entropy_with_logits(model.decode(z), x,
+                                                 reduction="none").flatten(1).sum(1)
+    return log_px - 0.5 * (mu.pow(2) + log_var.exp() - log_var - 1).sum(1)
+
+
+def _cases_my_elbo() -> list[Case]:
+    gen, out = seeded(46), []
+    for i, (b, side, d) in enumerate(((3, 4, 5), (7, 3, 4), (5, 4, 2))):
+        x = (torch.rand(b, 1, side, side, generator=gen) < 0.4).float()
+        out.append(Case((_small_vae(460 + i, side, d), x),
+                        f"a VAE with d_z = {d}, x of shape ({b}, 1, {side}, {side})", b))
+    x = (torch.rand(4, 1, 3, 3, generator=gen) < 0.5).float()  # half the pixels surprise
+    out.append(Case((_small_vae(469, 3, 3, logit_bias=60.0), x),
+                    "a VAE whose decoder outputs logits near +-60, x (4, 1, 3, 3)", 4,
+                    extreme=True))
+    return out
+
+
+def _parts(model: VAE, x: torch.Tensor, z_of: Callable | None = None) -> tuple:
+    """mu, log_var, and the logits at z (z = mu + sigma * eps unless ``z_of`` says)."""
+    mu, log_var = model.encode(x)
+    eps = torch.randn_like(mu)
+    z = mu + (0.5 * log_var).exp() * eps if z_of is None else z_of(mu, log_var, eps)
+    return mu, log_var, model.decode(z)
+
+
+def _kl(mu: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
+    return 0.5 * (mu.pow(2) + log_var.exp() - log_var - 1).sum(1)
+
+
+def _rec(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    return -F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
+
+
+def _with(z_of: Callable | None = None, rec: Callable = _rec, kl: Callable = _kl,
+          kl_sign: float = -1.0) -> Callable:
+    def wrong(model: VAE, x: torch.Tensor) -> torch.Tensor:
+        mu, log_var, logits = _parts(model, x, z_of)
+        return rec(logits, x) + kl_sign * kl(mu, log_var)
+    return wrong
+
+
+MY_ELBO = Exercise(
+    id="ch04.my_elbo",
+    title="the ELBO of a whole VAE, from encode and decode",
+    signature="my_elbo(model, x) -> (B,)",
+    reference=my_elbo,
+    cases=_cases_my_elbo,
+    grad_args=(0,),
+    unstable_hint=UNSTABLE_LOGITS,
+    mistakes=(
+        Mistake("the noise is scaled by exp(log_var), the variance: the standard deviation "
+                "is sigma = exp(log_var / 2), so z = mu + exp(0.5 * log_var) * eps",
+                _with(z_of=lambda mu, lv, eps: mu + lv.exp() * eps)),
+        Mistake("the log-variance is used as the standard deviation: sigma = "
+                "exp(log_var / 2), so z = mu + exp(0.5 * log_var) * eps",
+                _with(z_of=lambda mu, lv, eps: mu + lv * eps)),
+        Mistake("the decoder sees mu, not the sample z = mu + sigma * eps: the "
+                "reconstruction term is an expectation over q(z | x), estimated at a sample",
+                _with(z_of=lambda mu, lv, eps: mu)),
+        Mistake("the KL term is added: the ELBO is log p(x | z) MINUS KL(q || p)",
+                _with(kl_sign=1.0)),
+        Mistake("the factor 1/2 of the KL is missing: KL = 1/2 sum_j (mu_j^2 + sigma_j^2 - "
+                "log sigma_j^2 - 1)", _with(kl=lambda mu, lv: 2 * _kl(mu, lv))),
+        Mistake("the -1 in the KL is missing (your ELBO is d_z / 2 too low): KL = 1/2 sum_j "
+                "(mu_j^2 + sigma_j^2 - log sigma_j^2 - 1)",
+                _with(kl=lambda mu, lv: _kl(mu, lv) + 0.5 * mu.shape[1])),
+        Mistake("sigma where sigma^2 belongs in the KL: its variance term is sigma_j^2 = "
+                "exp(log_var), not exp(log_var / 2)",
+                _with(kl=lambda mu, lv: 0.5 * (mu ** 2 + (0.5 * lv).exp() - lv - 1).sum(1))),
+        Mistake("a mean over latent dimensions in the KL where the sum belongs",
+                _with(kl=lambda mu, lv: _kl(mu, lv) / mu.shape[1])),
+        Mistake("a mean over the pixels where the sum belongs: pixels are independent given "
+                "z, so log p(x | z) is a sum over pixels (pass reduction=\"none\", then sum "
+                "over each image's pixels)",
+                _with(rec=lambda lg, x: _rec(lg, x) / x[0].numel())),
+        Mistake("binary_cross_entropy_with_logits with its default reduction=\"mean\", one "
+                "number for the whole batch: pass reduction=\"none\" and sum over the pixels "
+                "of each image",
+                _with(rec=lambda lg, x: -F.binary_cross_entropy_with_logits(lg, x))),
+        Mistake("sigmoid applied twice: model.decode returns logits, which "
+                "binary_cross_entropy_with_logits takes as they are, not sigmoid(logits)",
+                _with(rec=lambda lg, x: _rec(torch.sigmoid(lg), x))),
+        Mistake("the input and the target of binary_cross_entropy_with_logits are swapped: "
+                "the logits come first, then the data x",
+                _with(rec=lambda lg, x: _rec(x, lg))),
+    ),
+    confirmation=("Checked with the book's noise: the models' encode() fixes the random seed, "
+                  "so draw eps after encoding, with torch.randn_like(mu). Stable at logits "
+                  "of size 60."),
 )
