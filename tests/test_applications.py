@@ -128,6 +128,31 @@ def test_augmentation_experiment_reports_every_arm(digits: ImageDataset) -> None
                for v in result["accuracy"].values())
     assert result["samples"].shape == (20, *digits.image_shape)
     assert result["mean"]["real"] == pytest.approx(sum(result["accuracy"]["real"]) / 2)
+    # the spread over seeds is the sample standard deviation (divisor n - 1)
+    a, b = result["accuracy"]["real"]
+    assert result["std_ddof"] == 1
+    assert result["std"]["real"] == pytest.approx(abs(a - b) / 2 ** 0.5)
+
+
+def test_augmentation_spread_is_the_sample_sd_and_none_for_one_seed(monkeypatch,
+                                                                    digits: ImageDataset) -> None:
+    import tutorial_lib.applications.augmentation as aug
+
+    # every stage stubbed: only the bookkeeping over seeds is under test
+    monkeypatch.setattr(aug, "train_conditional_generator", lambda *a, **k: None)
+    monkeypatch.setattr(aug, "generate", lambda model, per_class, seed, k: (
+        digits.x_train[:k * per_class], digits.y_train[:k * per_class]))
+    accuracies = iter([0.5, 0.6, 0.7, 0.8, 0.7, 0.6, 0.9, 1.0])  # seed 0's arms, then seed 1's
+    monkeypatch.setattr(aug, "train_and_test", lambda *a, **k: next(accuracies))
+    settings = aug.AugmentationSettings(per_class=2, generated_per_class=1, seeds=2)
+    result = aug.augmentation_experiment(digits, settings, device="cpu", progress=False)
+    assert result["accuracy"]["real"] == [0.5, 0.7]
+    assert result["mean"]["real"] == pytest.approx(0.6)
+    assert result["std"]["real"] == pytest.approx(0.1 * 2 ** 0.5)  # ddof = 1, not 0.1
+    monkeypatch.setattr(aug, "train_and_test", lambda *a, **k: 0.5)
+    one = aug.augmentation_experiment(digits, aug.AugmentationSettings(
+        per_class=2, generated_per_class=1, seeds=1), device="cpu", progress=False)
+    assert one["std"] == {arm: None for arm in aug.ARMS}
 
 
 

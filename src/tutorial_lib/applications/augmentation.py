@@ -19,10 +19,10 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from tutorial_lib.bench.jobs import STD_DDOF, mean_and_sd
 from tutorial_lib.data.images import ImageDataset
 from tutorial_lib.metrics.classifier import (
     ClassifierConfig,
@@ -105,8 +105,10 @@ def augmentation_experiment(data: ImageDataset, settings: AugmentationSettings |
                             device: Any = None, progress: bool = True) -> dict[str, Any]:
     """Run every arm with every seed; return per-arm test accuracies (and their mean, sd).
 
-    Returns a dict with ``settings``, ``accuracy`` ({arm: [per seed]}), ``mean`` and
-    ``std`` ({arm: float}) and ``samples`` (the first seed's generated digits).
+    Returns a dict with ``settings``, ``accuracy`` ({arm: [per seed]}), ``mean``
+    ({arm: float}), ``std`` ({arm: float, or None with a single seed}: the sample standard
+    deviation over seeds, ddof = 1), ``std_ddof`` (1) and ``samples`` (the first seed's
+    generated digits).
     """
     settings = settings or AugmentationSettings()
     accuracy: dict[str, list[float]] = {arm: [] for arm in ARMS}
@@ -123,7 +125,8 @@ def augmentation_experiment(data: ImageDataset, settings: AugmentationSettings |
         for arm, (xs, ys, shift) in zip(ARMS, ((x, y, 0), (x, y, 2), (both_x, both_y, 0),
                                                 (both_x, both_y, 2)), strict=True):
             accuracy[arm].append(train_and_test(xs, ys, data, shift, settings, seed, device))
+    spread = {a: mean_and_sd(v) for a, v in accuracy.items()}  # sample sd, ddof = 1
     return {"settings": asdict(settings), "accuracy": accuracy,
-            "mean": {a: float(np.mean(v)) for a, v in accuracy.items()},
-            "std": {a: float(np.std(v)) for a, v in accuracy.items()},
+            "mean": {a: mean for a, (mean, _) in spread.items()},
+            "std": {a: sd for a, (_, sd) in spread.items()}, "std_ddof": STD_DDOF,
             "samples": samples}
