@@ -196,6 +196,24 @@ mistake(E, "log(sigmoid + 1e-8)", "logit")(
         1 - torch.sigmoid(lg) + 1e-8)).flatten(1).sum(1) - _kl4(mu, lv))
 
 # ch05: the IWAE bound
+# ch04: my_elbo(model, x) (the full set: tests/test_exercise_ch04_elbo.py)
+E = "ch04.my_elbo"
+
+
+def _my_elbo(model, x, *, std=torch.exp, kl_sign=-1.0, kl_scale=1.0):
+    mu, lv = model.encode(x)
+    z = mu + std(lv) * torch.randn_like(mu)
+    rec = -F.binary_cross_entropy_with_logits(model.decode(z), x, reduction="none")
+    return rec.flatten(1).sum(1) + kl_sign * kl_scale * 0.5 * (
+        mu ** 2 + lv.exp() - lv - 1).sum(1)
+
+
+mistake(E, "z = mu + exp(log_var) * eps", "variance")(lambda m, x: _my_elbo(m, x))
+mistake(E, "KL added", "MINUS")(
+    lambda m, x: _my_elbo(m, x, std=lambda lv: (0.5 * lv).exp(), kl_sign=1.0))
+mistake(E, "no 1/2 in the KL", "1/2")(
+    lambda m, x: _my_elbo(m, x, std=lambda lv: (0.5 * lv).exp(), kl_scale=2.0))
+
 E = "ch05.iwae_from_log_weights"
 mistake(E, "logsumexp without - log K", "log K")(lambda lw: torch.logsumexp(lw, 0))
 
@@ -717,6 +735,15 @@ correct(E, "BCE summed per image in a loop")(
                                         for a, b in zip(lg, x, strict=True)]) - _kl4(mu, lv))
 correct(E, "softplus form")(
     lambda x, lg, mu, lv: (x * lg - F.softplus(lg)).view(len(x), -1).sum(-1) - _kl4(mu, lv))
+
+E = "ch04.my_elbo"
+correct(E, "the plain way")(lambda m, x: _my_elbo(m, x, std=lambda lv: (0.5 * lv).exp()))
+correct(E, "the library's elbo")(lambda m, x: __import__("tutorial_lib.vae", fromlist=["elbo"])
+                                 .elbo(m, x).elbo)
+correct(E, "rsample and kl_divergence")(lambda m, x: (lambda mu, lv: TD.Bernoulli(
+    logits=m.decode(TD.Normal(mu, (0.5 * lv).exp()).rsample())).log_prob(x).flatten(1).sum(1)
+    - TD.kl_divergence(TD.Normal(mu, (0.5 * lv).exp()), TD.Normal(0.0, 1.0)).sum(1))(
+    *m.encode(x)))
 
 E = "ch05.iwae_from_log_weights"
 correct(E, "logsumexp - log K")(lambda lw: torch.logsumexp(lw, dim=0) - math.log(lw.shape[0]))
