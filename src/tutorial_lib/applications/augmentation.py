@@ -22,7 +22,6 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from tutorial_lib.bench.jobs import STD_DDOF, mean_and_sd
 from tutorial_lib.data.images import ImageDataset
 from tutorial_lib.metrics.classifier import (
     ClassifierConfig,
@@ -31,6 +30,7 @@ from tutorial_lib.metrics.classifier import (
     accuracy,
     train_classifier,
 )
+from tutorial_lib.results import STD_DDOF, mean_and_sd
 from tutorial_lib.vae.models import VAE, VAEConfig
 from tutorial_lib.vae.sampling import sample_images
 from tutorial_lib.vae.train import VAETrainConfig, train_vae
