@@ -27,7 +27,7 @@ PAGES = sorted(BOOK.glob("*.md"))
 sys.path.insert(0, str(ROOT / "_ext"))
 
 FIGURE = re.compile(r"^(?P<fence>:{3,}|`{3,})\{glued-figure\}[ \t]+(?P<key>\S+)[ \t]*\n"
-                    r"(?P<options>(?::[\w-]+:.*\n)*)(?P<body>.*?)^(?P=fence)[ \t]*$",
+                    r"(?P<options>(?::[\w-]+:[^\n]*\n)*)(?P<body>.*?)^(?P=fence)[ \t]*$",
                     re.M | re.S)
 OPTION = re.compile(r"^:([\w-]+):[ \t]*(.*)$", re.M)
 GLUE_ROLE = re.compile(r"\{glue(?::\w+)?\}`(?P<doc>[^`:]+)::(?P<key>[\w-]+)(?::[^`]*)?`")
