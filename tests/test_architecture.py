@@ -27,7 +27,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("tutorial_lib.probability",),  # Part I
     ("tutorial_lib.vae", "tutorial_lib.gan", "tutorial_lib.metrics"),  # Parts II-IV
     ("tutorial_lib.hybrids",),  # built from the VAE's and the GAN's parts
-    ("tutorial_lib.applications",),
+    ("tutorial_lib.applications", "tutorial_lib.translation", "tutorial_lib.style"),  # Part V
     ("tutorial_lib.bench", "tutorial_lib.exercises"),
     ("tutorial_lib.commands",),  # the subcommands of python -m tutorial_lib
     ("tutorial_lib.cli",),  # finds the subcommands by name (importlib)

@@ -672,6 +672,13 @@ mistake(E, "label 0", "label 0")(lambda lg, f, t, lam: _bce(lg, 0.0) + lam * F.l
 
 
 # ----------------------------------------------------------- correct variants
+# ------------------------------------------------- chapters 13 to 15 (Part V)
+# ch13: paired translation
+
+# ch14: unpaired translation
+
+# ch15: style transfer
+
 C: list[tuple[str, str, Callable]] = []
 
 
@@ -1097,6 +1104,13 @@ correct(E, "softplus and abs mean")(
 correct(E, "L1Loss module")(
     lambda lg, f, t, lam: torch.nn.BCEWithLogitsLoss()(lg, torch.ones_like(lg))
     + lam * torch.nn.L1Loss()(f, t))
+
+
+# correct variants, ch13: paired translation
+
+# correct variants, ch14: unpaired translation
+
+# correct variants, ch15: style transfer
 
 
 # ------------------------------------------------------------- held out

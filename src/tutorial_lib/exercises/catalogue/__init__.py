@@ -27,6 +27,9 @@ from tutorial_lib.exercises.catalogue import (
     ch10,
     ch11,
     ch12,
+    ch13,
+    ch14,
+    ch15,
 )
 from tutorial_lib.exercises.checker import Exercise
 
@@ -43,6 +46,11 @@ EXERCISES: dict[str, Exercise] = {ex.id: ex for ex in (
     ch10.CLASS_TV, ch10.RADII, ch10.FRACTION,
     ch11.FEATURES, ch11.AAE_DISCRIMINATOR, ch11.AAE_ENCODER,
     ch12.AUC, ch12.GRAM, ch12.PIX2PIX,
+    *ch13.ALL,
+
+    *ch14.ALL,
+
+    *ch15.ALL,
 )}
 
 
