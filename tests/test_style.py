@@ -74,6 +74,16 @@ def test_style_loss_layer_is_gatys_formula() -> None:
     torch.testing.assert_close(style_loss_layer(f, gram_matrix(s)[0]), expected)
 
 
+def test_style_loss_gradient_is_the_chapters_formula() -> None:
+    # prop-ch15-style-gradient: dE/dPhi = (G - G_s) Phi / (C^2 M)
+    f = _maps(1, 3, 4, 5, seed=7).double().requires_grad_(True)
+    target = gram_matrix(_maps(1, 3, 4, 5, seed=8).double())[0]
+    style_loss_layer(f, target).backward()
+    phi = f.detach()[0].reshape(3, 20)
+    expected = (phi @ phi.T / 20 - target) @ phi / (9 * 20)
+    torch.testing.assert_close(f.grad[0].reshape(3, 20), expected)
+
+
 def test_style_loss_on_a_hand_computable_input() -> None:
     # one channel, all ones, against a target Gram matrix of 0: (1 - 0)^2 / (4 * 1)
     f = torch.ones(1, 1, 2, 2)
