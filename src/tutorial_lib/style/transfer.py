@@ -24,8 +24,9 @@ Extractor = Callable[[torch.Tensor], Mapping[str, torch.Tensor]]
 
 @dataclass
 class TransferConfig:
-    steps: int = 300  # optimizer steps (L-BFGS: outer steps of up to 20 evaluations each)
+    steps: int = 300  # optimizer steps (L-BFGS: outer steps of several evaluations each)
     optimizer: str = "adam"  # "adam" or "lbfgs"
+    lbfgs_evaluations: int = 20  # L-BFGS's max_iter: evaluations of the loss per step
     lr: float = 0.02  # Adam's step size on pixels in [0, 1]; L-BFGS uses lr = 1
     style_weight: float = 1.0  # lambda, the style loss's weight
     content_weight: float = 1.0  # the content loss's weight (0: texture synthesis)
@@ -113,6 +114,7 @@ def style_transfer(extractor: Extractor, style: torch.Tensor,
     config = config or TransferConfig()
     check_images(style, "style", nonempty=True)
     check_positive_int(config.steps, "steps")
+    check_positive_int(config.lbfgs_evaluations, "lbfgs_evaluations")
     check_number(config.lr, "lr", low=0.0)
     if config.optimizer not in ("adam", "lbfgs"):
         raise ValueError(f"optimizer: expected 'adam' or 'lbfgs', got {config.optimizer!r}")
@@ -142,7 +144,7 @@ def style_transfer(extractor: Extractor, style: torch.Tensor,
     if config.optimizer == "adam":
         opt: torch.optim.Optimizer = torch.optim.Adam(canvas.parameters(), lr=config.lr)
     else:
-        opt = torch.optim.LBFGS(canvas.parameters(), lr=1.0, max_iter=20,
+        opt = torch.optim.LBFGS(canvas.parameters(), lr=1.0, max_iter=config.lbfgs_evaluations,
                                 history_size=50, line_search_fn="strong_wolfe")
     history: dict[str, list[float]] = {}
     guard = DivergenceGuard(canvas, history=history, hint="Lower the learning rate.")
