@@ -36,6 +36,7 @@ from tutorial_lib.style.vgg import (
     VGGFeatures,
     download_vgg19,
     hash_prefix,
+    load_vgg19,
     vgg_features_state,
 )
 from tutorial_lib.training import TrainingDiverged
@@ -323,6 +324,20 @@ def test_vgg_state_dict_keys_map() -> None:
     del state["features.5.bias"]
     with pytest.raises(ValueError, match="missing"):
         vgg_features_state(state, model)
+
+
+def test_load_vgg19_from_a_file_is_frozen(monkeypatch: pytest.MonkeyPatch,
+                                          tmp_path: Path) -> None:
+    import tutorial_lib.style.vgg as vgg
+
+    monkeypatch.setattr(vgg, "VGG19_BLOCKS", TINY_BLOCKS)  # the layout, at a tiny width
+    state = _torchvision_like_state(seed=3)
+    torch.save(state, tmp_path / "tiny.pth")
+    model = load_vgg19(tmp_path / "tiny.pth", layers=("relu2_1",))
+    assert not model.training and not any(p.requires_grad for p in model.parameters())
+    assert isinstance(model.features[4], torch.nn.AvgPool2d)  # Gatys et al.'s pooling
+    torch.testing.assert_close(model.features[34].bias, state["features.34.bias"])
+    assert set(model(torch.rand(1, 3, 16, 16))) == {"relu2_1"}
 
 
 def test_hash_prefix_follows_torch_hub() -> None:
