@@ -678,6 +678,44 @@ mistake(E, "label 0", "label 0")(lambda lg, f, t, lam: _bce(lg, 0.0) + lam * F.l
 # ch14: unpaired translation
 
 # ch15: style transfer
+E = "ch15.style_loss_layer"
+
+
+def _g15(f):
+    phi = f.flatten(2)
+    return phi @ phi.transpose(1, 2) / phi.shape[-1]
+
+
+mistake(E, "no 1/(4 C^2)", "4 C^2")(lambda f, t: ((_g15(f) - t) ** 2).sum((1, 2)).mean())
+mistake(E, "Gram not divided by M", "not normalized")(
+    lambda f, t: ((f.flatten(2) @ f.flatten(2).transpose(1, 2) - t) ** 2).sum((1, 2)).mean()
+    / (4 * f.shape[1] ** 2))
+mistake(E, "mse_loss over the Gram entries", "mean over the C^2")(
+    lambda f, t: F.mse_loss(_g15(f), t.expand_as(_g15(f))) / (4 * f.shape[1] ** 2))
+mistake(E, "Frobenius norm not squared", "squared")(
+    lambda f, t: torch.linalg.matrix_norm(_g15(f) - t).mean() / (4 * f.shape[1] ** 2))
+mistake(E, "returned .item()", "gradient")(
+    lambda f, t: (((_g15(f) - t) ** 2).sum((1, 2)).mean() / (4 * f.shape[1] ** 2)).item())
+
+E = "ch15.content_loss"
+mistake(E, "F.mse_loss", "mse_loss")(lambda f, t: F.mse_loss(f, t.expand_as(f)))
+mistake(E, "mean instead of sum, with the 1/2", "mean over the C H W")(
+    lambda f, t: 0.5 * ((f - t) ** 2).mean())
+mistake(E, "L1 distance", "absolute")(lambda f, t: 0.5 * (f - t).abs().flatten(1).sum(1).mean())
+mistake(E, "features detached", "gradient")(
+    lambda f, t: 0.5 * ((f.detach() - t) ** 2).flatten(1).sum(1).mean())
+
+E = "ch15.total_variation"
+mistake(E, "vertical differences only", "horizontal")(
+    lambda x: x.diff(dim=2).pow(2).flatten(1).sum(1).mean())
+mistake(E, "horizontal differences only", "vertical")(
+    lambda x: x.diff(dim=3).pow(2).flatten(1).sum(1).mean())
+mistake(E, "anisotropic L1 TV", "absolute")(
+    lambda x: (x.diff(dim=2).abs().flatten(1).sum(1) + x.diff(dim=3).abs().flatten(1).sum(1))
+    .mean())
+mistake(E, "torch.roll neighbours", "wrap")(
+    lambda x: (((x - x.roll(1, 2)) ** 2).flatten(1).sum(1)
+               + ((x - x.roll(1, 3)) ** 2).flatten(1).sum(1)).mean())
 
 C: list[tuple[str, str, Callable]] = []
 
@@ -1111,6 +1149,39 @@ correct(E, "L1Loss module")(
 # correct variants, ch14: unpaired translation
 
 # correct variants, ch15: style transfer
+E = "ch15.style_loss_layer"
+correct(E, "einsum Gram")(
+    lambda f, t: ((torch.einsum("bchw,bdhw->bcd", f, f) / f[0, 0].numel() - t) ** 2)
+    .sum((1, 2)).mean() / (4 * f.shape[1] ** 2))
+correct(E, "unnormalized Gram with 1/(4 C^2 M^2)")(
+    lambda f, t: ((f.flatten(2) @ f.flatten(2).transpose(1, 2) - t * f[0, 0].numel()) ** 2)
+    .sum((1, 2)).mean() / (4 * f.shape[1] ** 2 * f[0, 0].numel() ** 2))
+correct(E, "a loop over images with matrix_norm")(
+    lambda f, t: torch.stack([torch.linalg.matrix_norm(g.reshape(len(g), -1)
+                                                       @ g.reshape(len(g), -1).T
+                                                       / g[0].numel() - t) ** 2 for g in f])
+    .mean() / (4 * f.shape[1] ** 2))
+
+E = "ch15.content_loss"
+correct(E, "mse_loss with reduction sum over the batch size")(
+    lambda f, t: 0.5 * F.mse_loss(f, t.expand_as(f), reduction="sum") / len(f))
+correct(E, "squared norms per image")(
+    lambda f, t: 0.5 * torch.linalg.vector_norm((f - t).flatten(1), dim=1).pow(2).mean())
+correct(E, "a loop over images")(
+    lambda f, t: sum(0.5 * ((g - t) ** 2).sum() for g in f) / len(f))
+
+E = "ch15.total_variation"
+correct(E, "diff")(
+    lambda x: (x.diff(dim=2).pow(2).flatten(1).sum(1) + x.diff(dim=3).pow(2).flatten(1).sum(1))
+    .mean())
+correct(E, "slices summed over all, divided by B")(
+    lambda x: (((x[:, :, 1:] - x[:, :, :-1]) ** 2).sum() + ((x[..., 1:] - x[..., :-1]) ** 2)
+               .sum()) / len(x))
+correct(E, "conv2d with difference kernels")(
+    lambda x: (F.conv2d(x.flatten(0, 1)[:, None], torch.tensor([[[[-1.0], [1.0]]]])) ** 2
+               + 0).flatten(1).sum(1).view(len(x), -1).sum(1).mean()
+    + (F.conv2d(x.flatten(0, 1)[:, None], torch.tensor([[[[-1.0, 1.0]]]])) ** 2)
+    .flatten(1).sum(1).view(len(x), -1).sum(1).mean())
 
 
 # ------------------------------------------------------------- held out
