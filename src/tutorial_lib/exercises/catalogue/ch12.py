@@ -11,6 +11,7 @@ from tutorial_lib.exercises.catalogue.common import bce, randn, seeded
 from tutorial_lib.exercises.checker import Case, Exercise, Mistake
 from tutorial_lib.exercises.formula import Formula, Term
 from tutorial_lib.exercises.integrity import NUMBER
+from tutorial_lib.style.losses import gram_matrix  # the reference: chapter 15 uses it
 
 
 def _cases_auc() -> list[Case]:
@@ -51,15 +52,6 @@ AUC = Exercise(
     ),
     confirmation="Compare with sklearn.metrics.roc_auc_score(is_anomaly, scores).",
 )
-
-
-def gram_matrix(features: torch.Tensor) -> torch.Tensor:
-    """The chapter's Gram matrix divided by the number of positions M = H W: the second
-    moments of the feature vectors over positions, G = F F^T / M with F the features of
-    one image reshaped to (C, M). features: (B, C, H, W) -> (B, C, C)."""
-    b, c, h, w = features.shape
-    flat = features.reshape(b, c, h * w)
-    return flat @ flat.transpose(1, 2) / (h * w)
 
 
 def _cases_gram() -> list[Case]:
