@@ -130,7 +130,8 @@ class PatchDiscriminator(nn.Module):
     """A PatchGAN discriminator: images (B, 1, side, side) in [0, 1] -> one raw score per
     patch, (B, 1, side/4, side/4) for side 28 (patches of 18x18 pixels) or side 8 (each
     score sees the whole 8x8 image). Scores, not probabilities: the least-squares loss
-    compares them with 1 (real) and 0 (translated)."""
+    compares them with 1 (real) and 0 (translated). No normalization layer: an instance
+    norm would let every score see the whole image through its statistics."""
 
     def __init__(self, side: int, channels: int = 16) -> None:
         super().__init__()
@@ -139,7 +140,7 @@ class PatchDiscriminator(nn.Module):
         c, self.side = channels, side
         self.net = nn.Sequential(
             nn.Conv2d(1, c, 4, 2, 1), nn.LeakyReLU(0.2),                           # -> side/2
-            nn.Conv2d(c, 2 * c, 4, 2, 1), _norm(2 * c), nn.LeakyReLU(0.2),         # -> side/4
+            nn.Conv2d(c, 2 * c, 4, 2, 1), nn.LeakyReLU(0.2),                       # -> side/4
             nn.Conv2d(2 * c, 1, 3, padding=1),                                     # side/4
         )
 
