@@ -676,6 +676,34 @@ mistake(E, "label 0", "label 0")(lambda lg, f, t, lam: _bce(lg, 0.0) + lam * F.l
 # ch13: paired translation
 
 # ch14: unpaired translation
+E = "ch14.cycle_consistency_loss"
+mistake(E, "squared error", "L2")(
+    lambda a, ac, b, bc: F.mse_loss(ac, a) + F.mse_loss(bc, b))
+mistake(E, "only the cycle from A", "cycle from B")(lambda a, ac, b, bc: F.l1_loss(ac, a))
+mistake(E, "l1_loss with reduction sum", "summed")(
+    lambda a, ac, b, bc: F.l1_loss(ac, a, reduction="sum") / len(a)
+    + F.l1_loss(bc, b, reduction="sum") / len(b))
+mistake(E, "the two cycles averaged, not added", "1/2")(
+    lambda a, ac, b, bc: 0.5 * (F.l1_loss(ac, a) + F.l1_loss(bc, b)))
+
+E = "ch14.lsgan_discriminator_loss"
+mistake(E, "factor 1/2 forgotten", "1/2")(
+    lambda r, f: ((r - 1) ** 2).mean() + (f ** 2).mean())
+mistake(E, "targets swapped", "target")(
+    lambda r, f: 0.5 * (r ** 2).mean() + 0.5 * ((f - 1) ** 2).mean())
+mistake(E, "the generator's loss", "translated")(lambda r, f: ((f - 1) ** 2).mean())
+mistake(E, "BCE with logits", "cross-entropy")(
+    lambda r, f: 0.5 * _bce(r, 1.0) + 0.5 * _bce(f, 0.0))
+
+E = "ch14.hidden_class_change"
+mistake(E, "one minus the survival", "round trip")(lambda y, t, c: float((t != y).float().mean()))
+mistake(E, "conditioned on the round trip", "all the digits")(
+    lambda y, t, c: float(((c == y) & (t != y)).sum() / (c == y).sum()))
+mistake(E, "round trip test reversed", "round trip")(
+    lambda y, t, c: float(((c != y) & (t != y)).float().mean()))
+mistake(E, "cycled compared with the translation", "round trip")(
+    lambda y, t, c: float(((c == t) & (t != y)).float().mean()))
+
 
 # ch15: style transfer
 E = "ch15.style_loss_layer"
@@ -1147,6 +1175,26 @@ correct(E, "L1Loss module")(
 # correct variants, ch13: paired translation
 
 # correct variants, ch14: unpaired translation
+E = "ch14.cycle_consistency_loss"
+correct(E, "l1_loss")(lambda a, ac, b, bc: F.l1_loss(ac, a) + F.l1_loss(bc, b))
+correct(E, "abs mean")(lambda a, ac, b, bc: (a - ac).abs().mean() + (b - bc).abs().mean())
+correct(E, "L1Loss modules, per-image means")(
+    lambda a, ac, b, bc: torch.nn.L1Loss()(ac, a)
+    + (bc - b).abs().flatten(1).mean(1).mean())
+
+E = "ch14.lsgan_discriminator_loss"
+correct(E, "mse_loss")(lambda r, f: 0.5 * F.mse_loss(r, torch.ones_like(r))
+                       + 0.5 * F.mse_loss(f, torch.zeros_like(f)))
+correct(E, "pow and mean")(lambda r, f: (((r - 1) ** 2).mean() + f.pow(2).mean()) / 2)
+correct(E, "MSELoss module")(lambda r, f: 0.5 * (torch.nn.MSELoss()(r, torch.ones_like(r))
+                                                 + torch.nn.MSELoss()(f, torch.zeros_like(f))))
+
+E = "ch14.hidden_class_change"
+correct(E, "boolean mean")(lambda y, t, c: float(((c == y) & (t != y)).float().mean()))
+correct(E, "count over n")(lambda y, t, c: int(((c == y) & ~(t == y)).sum()) / len(y))
+correct(E, "numpy")(lambda y, t, c: float(np.mean((c.numpy() == y.numpy())
+                                                  & (t.numpy() != y.numpy()))))
+
 
 # correct variants, ch15: style transfer
 E = "ch15.style_loss_layer"
