@@ -184,7 +184,8 @@ def test_generator_loss_refuses_a_negative_weight() -> None:
 
 def test_grey_fraction_by_hand() -> None:
     x = torch.tensor([0.0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0, 0.25]).view(1, 1, 2, 4)
-    assert grey_fraction(x) == pytest.approx(3 / 8)  # 0.3, 0.5, 0.7; 0.25 is not inside
+    assert grey_fraction(x) == pytest.approx(4 / 8)  # 0.25, 0.3, 0.5, 0.7; not 0.1, 0.9
+    assert grey_fraction(x, low=0.25, high=0.75) == pytest.approx(3 / 8)
     with pytest.raises(ValueError, match="high"):
         grey_fraction(x, low=0.6, high=0.4)
 

@@ -190,9 +190,10 @@ def translate(generator: UNetGenerator, x_a: torch.Tensor, batch_size: int = 500
     return torch.cat(out)
 
 
-def grey_fraction(x: torch.Tensor, low: float = 0.25, high: float = 0.75) -> float:
+def grey_fraction(x: torch.Tensor, low: float = 0.1, high: float = 0.9) -> float:
     """The fraction of pixels strictly between ``low`` and ``high``: neither ink nor
-    background, the mark of a blurred image. x: (N, C, H, W) in [0, 1]."""
+    background, the mark of a blurred image (chapter 10's thresholds). x: (N, C, H, W) in
+    [0, 1]."""
     check_images(x, "x", nonempty=True)
     check_number(low, "low", low=0, high=1)
     check_number(high, "high", low=low, high=1)
