@@ -10,17 +10,22 @@ import torch
 import torch.nn.functional as F
 
 from tutorial_lib.gan.losses import discriminator_loss
+from tutorial_lib.metrics.classifier import DigitClassifier, predict
 from tutorial_lib.translation import (
+    ARMS,
+    SCORES,
     PatchDiscriminator,
     Pix2PixConfig,
     UNetGenerator,
     downsample_pair,
     grey_fraction,
+    l1_versus_gan,
     patch_discriminator_loss,
     pix2pix_generator_loss,
     receptive_field,
     train_pix2pix,
     translate,
+    translation_scores,
 )
 from tutorial_lib.translation.paired import discriminator_step, generator_step
 
@@ -253,3 +258,43 @@ def test_training_reduces_the_l1_error(adversarial: bool) -> None:
     run = train_pix2pix(x, Pix2PixConfig(adversarial=adversarial, steps=60, batch_size=16),
                         generator=g, device="cpu", progress=False)
     assert float((translate(run.generator, x_a) - x_b).abs().mean()) < 0.8 * start
+
+
+# --- the experiment -----------------------------------------------------------------------
+
+
+def _classifier() -> DigitClassifier:
+    torch.manual_seed(0)
+    return DigitClassifier().eval()
+
+
+def test_scores_of_the_targets_themselves() -> None:
+    """Outputs equal to the targets: no L1 error, the targets' grey fraction, the
+    classifier's accuracy, and both manifolds the same (precision = recall = 1)."""
+    clf = _classifier()
+    x = _digits(12)
+    y = torch.arange(12) % 10
+    scores = translation_scores(x, x, y, clf)
+    assert set(scores) == set(SCORES)
+    assert scores["l1"] == 0.0 and scores["grey"] == grey_fraction(x)
+    assert scores["agreement"] == pytest.approx(float((predict(clf, x) == y).float().mean()))
+    assert scores["precision"] == 1.0 and scores["recall"] == 1.0
+
+
+def test_scores_refuse_unpaired_shapes() -> None:
+    with pytest.raises(ValueError, match="same shape"):
+        translation_scores(_digits(4), _digits(5), torch.zeros(4, dtype=torch.long),
+                           _classifier())
+
+
+@pytest.mark.slow
+def test_l1_versus_gan_trains_both_arms_per_seed() -> None:
+    x = _digits(16)
+    result = l1_versus_gan(x, x, torch.arange(16) % 10, _classifier(),
+                           Pix2PixConfig(steps=2, batch_size=4), seeds=2, device="cpu",
+                           progress=False)
+    for arm in ARMS:
+        assert all(len(v) == 2 for v in result["scores"][arm].values())
+        assert result["outputs"][arm].shape == x.shape
+    assert result["runs"][ARMS[0]].discriminator is None
+    assert result["runs"][ARMS[1]].discriminator is not None
