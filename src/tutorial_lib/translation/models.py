@@ -3,7 +3,8 @@
 - :class:`UNetGenerator`: an encoder-decoder whose decoder also receives, at each
   resolution, the encoder's feature maps of that resolution (the skip connections of
   Ronneberger et al., 2015), so that detail present in the input need not pass through
-  the 7 x 7 bottleneck. Dropout in the decoder is the only noise z (section 3.1).
+  the 7 x 7 bottleneck. Dropout in the decoder, pix2pix's only noise z (section 3.1), is
+  off by default.
 - :class:`PatchDiscriminator`: a fully convolutional conditional discriminator. It sees
   the input image and an output image stacked as two channels, and returns one logit per
   overlapping patch, a (B, 1, 7, 7) map whose every entry sees an 18 x 18 window of the
@@ -34,7 +35,7 @@ class UNetConfig:
     """The U-Net's widths (one field per knob)."""
 
     channels: int = 16  # feature maps at 14 x 14; 2x at 7 x 7, 4x in the bottleneck
-    dropout: float = 0.5  # in the decoder, the noise z of pix2pix (0: deterministic)
+    dropout: float = 0.0  # in the decoder: the noise z of pix2pix at 0.5; 0, deterministic
 
 
 class UNetGenerator(nn.Module):
