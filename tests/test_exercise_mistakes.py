@@ -674,6 +674,40 @@ mistake(E, "label 0", "label 0")(lambda lg, f, t, lam: _bce(lg, 0.0) + lam * F.l
 # ----------------------------------------------------------- correct variants
 # ------------------------------------------------- chapters 13 to 15 (Part V)
 # ch13: paired translation
+E = "ch13.patch_discriminator_loss"
+mistake(E, "one logit per image", "averaged over the patches")(
+    lambda r, f: _bce(r.mean((1, 2, 3)), 1.0) + _bce(f.mean((1, 2, 3)), 0.0))
+mistake(E, "BCE summed over patches", "summed")(
+    lambda r, f: F.binary_cross_entropy_with_logits(r, torch.ones_like(r), reduction="sum")
+    / len(r) + F.binary_cross_entropy_with_logits(f, torch.zeros_like(f), reduction="sum")
+    / len(f))
+mistake(E, "labels swapped", "label")(lambda r, f: _bce(r, 0.0) + _bce(f, 1.0))
+mistake(E, "real patches labelled 0", "real")(lambda r, f: _bce(r, 0.0) + _bce(f, 0.0))
+mistake(E, "halves averaged, not summed", "factor")(
+    lambda r, f: 0.5 * (_bce(r, 1.0) + _bce(f, 0.0)))
+mistake(E, "only the real half", "missing")(lambda r, f: _bce(r, 1.0))
+
+E = "ch13.block_average"
+mistake(E, "max pooling", "max pooling")(
+    lambda x, k: F.interpolate(F.max_pool2d(x, k), scale_factor=k, mode="nearest"))
+mistake(E, "strided subsampling", "one pixel per block")(
+    lambda x, k: x[..., ::k, ::k].repeat_interleave(k, 2).repeat_interleave(k, 3))
+mistake(E, "bilinear upsampling", "nearest")(
+    lambda x, k: F.interpolate(F.avg_pool2d(x, k), scale_factor=k, mode="bilinear"))
+mistake(E, "no upsampling", "shape")(lambda x, k: F.avg_pool2d(x, k))
+mistake(E, "block sums", "sum")(
+    lambda x, k: F.interpolate(F.avg_pool2d(x, k) * k * k, scale_factor=k, mode="nearest"))
+
+E = "ch13.discriminator_pairs"
+mistake(E, "fake paired with the target", "target")(
+    lambda a, b, f: torch.cat([torch.cat([a, b], 1), torch.cat([b, f], 1)], 0))
+mistake(E, "output first", "input")(
+    lambda a, b, f: torch.cat([torch.cat([b, a], 1), torch.cat([f, a], 1)], 0))
+mistake(E, "fake pairs first", "first B")(
+    lambda a, b, f: torch.cat([torch.cat([a, f], 1), torch.cat([a, b], 1)], 0))
+mistake(E, "pairs along the batch axis", "shape")(
+    lambda a, b, f: torch.cat([a, b, a, f], 0))
+mistake(E, "unconditional", "shape")(lambda a, b, f: torch.cat([b, f], 0))
 
 # ch14: unpaired translation
 E = "ch14.cycle_consistency_loss"
@@ -1173,6 +1207,29 @@ correct(E, "L1Loss module")(
 
 
 # correct variants, ch13: paired translation
+E = "ch13.patch_discriminator_loss"
+correct(E, "BCE with ones and zeros")(lambda r, f: _bce(r, 1.0) + _bce(f, 0.0))
+correct(E, "softplus")(lambda r, f: F.softplus(-r).mean() + F.softplus(f).mean())
+correct(E, "logsigmoid, flattened")(
+    lambda r, f: -F.logsigmoid(r.flatten()).mean() - F.logsigmoid(-f.flatten()).mean())
+
+E = "ch13.block_average"
+correct(E, "repeat_interleave")(
+    lambda x, k: F.avg_pool2d(x, k).repeat_interleave(k, 2).repeat_interleave(k, 3))
+correct(E, "reshape and mean")(
+    lambda x, k: x.reshape(*x.shape[:2], x.shape[2] // k, k, x.shape[3] // k, k)
+    .mean((3, 5), keepdim=True).expand(*x.shape[:2], x.shape[2] // k, k, x.shape[3] // k, k)
+    .reshape(x.shape))
+correct(E, "a box filter")(
+    lambda x, k: F.interpolate(F.conv2d(x.flatten(0, 1)[:, None], torch.ones(1, 1, k, k) / k**2,
+                                        stride=k), scale_factor=k).reshape(x.shape))
+
+E = "ch13.discriminator_pairs"
+correct(E, "two cats")(lambda a, b, f: torch.cat([torch.cat([a, b], 1), torch.cat([a, f], 1)]))
+correct(E, "input repeated")(
+    lambda a, b, f: torch.cat([torch.cat([a, a]), torch.cat([b, f])], dim=1))
+correct(E, "stack then reshape")(
+    lambda a, b, f: torch.stack([torch.cat([a, b], 1), torch.cat([a, f], 1)]).flatten(0, 1))
 
 # correct variants, ch14: unpaired translation
 E = "ch14.cycle_consistency_loss"
