@@ -65,6 +65,7 @@ class GluedFigure(SphinxDirective):
                                           gtype="any")
         figure = nodes.figure("", pending, classes=["glued-figure"])
         figure["glued_alt"] = self.options["alt"]
+        figure["glued_doc"], figure["glued_key"] = pending["refdoc"], self.arguments[0]
         if "width" in self.options:
             figure["glued_width"] = self.options["width"]
         self.set_source_info(figure)
@@ -81,7 +82,14 @@ class GluedFigure(SphinxDirective):
 
 
 class GluedFigureImage(SphinxPostTransform):
-    """Give the pasted image its alt text, after myst-nb pasted it (priority 5)."""
+    """Give the pasted image its alt text, after myst-nb pasted it (priority 5), and make
+    sure its file is in the output.
+
+    myst-nb's cross-document paste points the image at ``_images/<sha256>.png`` but does
+    not write that file: it exists only when the notebook's page displays the same image
+    too. A glued figure the notebook does not display would be a broken image, so the PNG
+    is written here from the notebook's glue cache when it is missing.
+    """
 
     default_priority = 6
 
@@ -97,6 +105,47 @@ class GluedFigureImage(SphinxPostTransform):
                 image["alt"] = figure["glued_alt"]
                 if "glued_width" in figure:
                     image["width"] = figure["glued_width"]
+            if images:
+                self._write_image(figure)
+
+    def _write_image(self, figure: nodes.figure) -> None:
+        import base64
+        import hashlib
+        from pathlib import Path
+
+        from myst_nb.ext.glue.crossref import read_glue_cache
+
+        builder = self.app.builder
+        if not getattr(builder, "imagedir", None) or not getattr(builder, "outdir", None):
+            return
+        cached = read_glue_cache(self.env.mystnb_config.output_folder, figure["glued_doc"])
+        data = cached.get(figure["glued_key"], {}).get("data", {}).get("image/png")
+        if data is None:
+            return
+        png = base64.b64decode(data)
+        path = Path(builder.outdir) / builder.imagedir / f"{hashlib.sha256(png).hexdigest()}.png"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(png)
+
+
+class DropdownProofTitle(SphinxPostTransform):
+    """A collapsible proof gets a title to click.
+
+    sphinx-proof writes "Proof." into the proof's first paragraph and gives the admonition
+    no title; sphinx-togglebutton, which folds every ``.admonition.dropdown``, puts its
+    button into the title and fails without one (a console error on the page, and a proof
+    that cannot be opened). A proof with ``:class: dropdown`` gets the title "Proof".
+    """
+
+    default_priority = 6
+
+    def run(self, **kwargs: Any) -> None:
+        for admonition in self.document.findall(nodes.admonition):
+            classes = admonition.get("classes", [])
+            if "proof" in classes and "dropdown" in classes and not (
+                    admonition.children and isinstance(admonition[0], nodes.title)):
+                admonition.insert(0, nodes.title("Proof", "Proof"))
 
 
 def stored_value(spec: str) -> str:
@@ -136,5 +185,6 @@ class ResultRole(SphinxRole):
 def setup(app: Any) -> dict[str, Any]:
     app.add_directive("glued-figure", GluedFigure)
     app.add_post_transform(GluedFigureImage)
+    app.add_post_transform(DropdownProofTitle)
     app.add_role("result", ResultRole())
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

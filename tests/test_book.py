@@ -63,7 +63,13 @@ def test_theorems_proofs_exercises_and_hidden_solutions_render() -> None:
     assert len(CHAPTERS) >= 5
     for rel in CHAPTERS:
         body = _main_text(_page(f"{rel}.html"))
-        assert "theorem" in body and 'class="proof' in body
+        assert re.search(r'class="proof (theorem|proposition|lemma|corollary) admonition', body), (
+            f"{rel}: no theorem-like block")
+        assert re.search(r'class="proof (dropdown )?admonition" id="proof', body), (
+            f"{rel}: no proof")
+        folded = re.findall(r'<div class="proof dropdown admonition"[^>]*>\s*(<p[^>]*>)', body)
+        assert all('class="admonition-title"' in tag for tag in folded), (
+            f"{rel}: a collapsed proof without the title its toggle button needs")
         n_ex = len(re.findall(r'<div class="exercise admonition', body))
         n_sol = len(re.findall(r'<div class="solution dropdown admonition', body))
         assert n_ex >= 3, f"{rel}: {n_ex} exercises"
