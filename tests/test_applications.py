@@ -170,3 +170,55 @@ def test_the_stored_head_to_head_result_is_complete() -> None:
     assert 0 <= result["anomaly_auc"] <= 1
     with pytest.raises(FileNotFoundError, match="stored: bench_compare"):
         load_result("no-such-result")
+
+
+def test_latent_density_with_one_component_is_the_gaussian_fitted_to_the_codes() -> None:
+    """One mixture component is the maximum-likelihood Gaussian of the training codes: its
+    mean and (divisor n) covariance, plus scikit-learn's 1e-6 on the diagonal."""
+    from tutorial_lib.applications.anomaly import latent_density_scores
+    from tutorial_lib.vae.diagnostics import posterior_statistics
+
+    torch.manual_seed(0)
+    model = VAE(VAEConfig(image_shape=DIGIT_SHAPE, latent_dim=3, hidden=(16,))).eval()
+    gen = torch.Generator().manual_seed(1)
+    x_fit, x = torch.rand(200, *DIGIT_SHAPE, generator=gen), torch.rand(9, *DIGIT_SHAPE,
+                                                                          generator=gen)
+    scores = latent_density_scores(model, x_fit, x, components=1)
+    mu_fit, _ = posterior_statistics(model, binarize(x_fit, "fixed", seed=12345))
+    mu, _ = posterior_statistics(model, binarize(x, "fixed", seed=12345))
+    mu_fit, mu = mu_fit.double(), mu.double()
+    mean = mu_fit.mean(0)
+    cov = torch.cov(mu_fit.T, correction=0) + 1e-6 * torch.eye(3, dtype=torch.float64)
+    expected = -torch.distributions.MultivariateNormal(mean, cov).log_prob(mu)
+    assert scores.shape == (9,) and scores.dtype == torch.float64
+    assert torch.allclose(scores, expected, atol=1e-6)
+
+
+def test_latent_density_scores_a_code_far_from_the_training_codes_higher() -> None:
+    from tutorial_lib.applications.anomaly import latent_density_scores
+
+    class Shift(torch.nn.Module):  # a stand-in encoder: the code is the image's mean ink
+        def forward(self, x, y=None):
+            m = x.flatten(1).mean(1, keepdim=True).repeat(1, 2)
+            return m, torch.zeros_like(m)
+
+    torch.manual_seed(0)
+    model = VAE(VAEConfig(image_shape=DIGIT_SHAPE, latent_dim=2, hidden=(16,),
+                          likelihood="gaussian")).eval()
+    model.encoder = Shift()
+    gen = torch.Generator().manual_seed(2)
+    faint = 0.2 * torch.rand(100, *DIGIT_SHAPE, generator=gen)  # codes near 0.1
+    probe = torch.stack([faint[0], torch.ones(*DIGIT_SHAPE)])  # one typical, one all ink
+    scores = latent_density_scores(model, faint, probe, components=2)
+    assert scores[1] > scores[0] + 10
+
+
+def test_latent_density_needs_more_images_than_components() -> None:
+    from tutorial_lib.applications.anomaly import latent_density_scores
+
+    model = VAE(VAEConfig(image_shape=DIGIT_SHAPE, latent_dim=2, hidden=(8,)))
+    with pytest.raises(ValueError, match="10 components needs more than 10 images"):
+        latent_density_scores(model, torch.rand(10, *DIGIT_SHAPE), torch.rand(3, *DIGIT_SHAPE))
+    with pytest.raises(ValueError, match="components"):
+        latent_density_scores(model, torch.rand(30, *DIGIT_SHAPE), torch.rand(3, *DIGIT_SHAPE),
+                              components=0)

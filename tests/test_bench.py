@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from tutorial_lib.bench import head_to_head as bench_compare
@@ -165,3 +166,84 @@ def test_bench_tables_print_no_spread_for_one_seed() -> None:
     text = mle.table({"data": "ring8", "true_modes": 8, "budget": "smoke", "device": "cpu",
                       "seeds": 1, "steps": 20, "entropy": 2.5, "results": [row]})
     assert "±" not in text.splitlines()[-1] and "-3.000" in text
+
+
+def _fake_anomaly_runs(seeds: int) -> list[dict]:
+    """Runs with known AUCs: digit c, seed s has AUC (c + 1) / 20 + s / 100 for every score."""
+    from tutorial_lib.bench.head_to_head import ANOMALY_SCORES
+
+    return [{"anomaly_class": c, "seed": s, "seconds": 1.0, "epochs": 3, "diverged": None,
+             "auc": {name: (c + 1) / 20 + s / 100 for name in ANOMALY_SCORES}}
+            for c in range(10) for s in range(seeds)]
+
+
+def test_the_anomaly_block_averages_over_seeds_then_over_digits() -> None:
+    from statistics import mean, stdev
+
+    from tutorial_lib.applications.anomaly import PUBLISHED_MNIST_AUC
+    from tutorial_lib.bench.head_to_head import ANOMALY_SCORES, anomaly_summary
+
+    block = anomaly_summary(_fake_anomaly_runs(3), seeds=3)
+    for name in ANOMALY_SCORES:
+        per_class = block["per_class_auc"][name]
+        assert len(per_class) == 10
+        assert per_class[4] == pytest.approx(mean([0.25, 0.26, 0.27]))
+        assert block["per_class_auc_std"][name][4] == pytest.approx(stdev([0.25, 0.26, 0.27]))
+        assert block["per_class_auc_per_seed"][name][4] == [0.25, 0.26, 0.27]
+        # each seed ran all ten tasks: the spread is that of the three ten-task means
+        seed_means = [mean((c + 1) / 20 + s / 100 for c in range(10)) for s in range(3)]
+        assert block["mean_auc"][name] == pytest.approx(mean(seed_means))
+        assert block["mean_auc_std"][name] == pytest.approx(stdev(seed_means))
+    # the published rows are the thesis's table, whose means the issue quotes
+    assert block["published_mean_auc"] == {
+        name: pytest.approx(mean(v)) for name, v in PUBLISHED_MNIST_AUC.items()}
+    assert sorted(round(v, 3) for v in block["published_mean_auc"].values()) == [0.718, 0.855]
+
+
+def test_merging_an_anomaly_block_keeps_the_stored_models(tmp_path) -> None:
+    from tutorial_lib.bench.head_to_head import anomaly_summary, merge_anomaly
+    from tutorial_lib.results import load_result
+
+    stored = load_result("bench_compare")
+    path = tmp_path / "bench_compare.json"
+    path.write_text(json.dumps(stored))
+    block = anomaly_summary(_fake_anomaly_runs(2), seeds=2)
+    result = {"anomaly": block, "anomaly_auc": block["per_class_auc"]["neg_elbo"][9],
+              "anomaly_auc_per_seed": block["per_class_auc_per_seed"]["neg_elbo"][9],
+              "anomaly_auc_std": 123.0, "anomaly_auc_complexity_corrected": 0.5,
+              "command": "python -m tutorial_lib bench compare --anomaly-only",
+              "budget": "book", "settings": {"anomaly_epochs": 30}, "device": "cpu",
+              "workers": 2, "torch": "x"}
+    merged = merge_anomaly(result, str(path))
+    assert json.loads(path.read_text()) == merged
+    assert merged["models"] == stored["models"] and merged["command"] == stored["command"]
+    assert merged["anomaly_command"] == result["command"]
+    assert merged["anomaly"]["per_class_auc"] == block["per_class_auc"]
+    # the legacy spread follows the stored file's convention (ddof 0 when it names none)
+    assert merged["anomaly_auc_std"] == pytest.approx(
+        float(np.std([0.5, 0.51], ddof=stored.get("std_ddof", 0))))
+    path.write_text(json.dumps({"bench": "gan"}))
+    with pytest.raises(ValueError, match="not a stored bench compare result"):
+        merge_anomaly(result, str(path))
+
+
+@pytest.mark.slow
+def test_bench_compare_runs_the_anomaly_protocol_alone(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    small = bench_compare.CompareSettings(seconds=0.5, n_samples=100, nll_samples=3,
+                                          anomaly_epochs=1)
+    monkeypatch.setattr(bench_compare, "settings_for", lambda name: small)
+    assert main(["bench", "compare", "--budget", "smoke", "--seeds", "1",
+                 "--anomaly-only"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    result = json.loads(out[-1])
+    assert "models" not in result and result["anomaly"]["classes"] == list(range(10))
+    for name in bench_compare.ANOMALY_SCORES:
+        aucs = result["anomaly"]["per_class_auc"][name]
+        assert len(aucs) == 10 and all(0 <= a <= 1 for a in aucs)
+    assert result["anomaly_auc"] == result["anomaly"]["per_class_auc"]["neg_elbo"][9]
+    assert any("leave one digit out" in line for line in out)
+    assert main(["bench", "compare", "--anomaly-only", "--models", "vae"]) == 2
+    assert "drop --no-anomaly and --models" in capsys.readouterr().err
+    assert main(["bench", "compare", "--merge-into", "x.json"]) == 2
+    assert "use it with --anomaly-only" in capsys.readouterr().err

@@ -107,7 +107,7 @@ def _temporary(path: Path) -> Path:
     return Path(tmp)
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
+def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` under a temporary name, then rename it to ``path``."""
     tmp = _temporary(path)
     try:
@@ -204,7 +204,7 @@ def save_checkpoint(
             manifest[name] = entry
             text = json.dumps({k: asdict(v) for k, v in sorted(manifest.items())},
                               indent=2) + "\n"
-            _atomic_write_text(folder / MANIFEST, text)
+            atomic_write_text(folder / MANIFEST, text)
             os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -95,12 +95,32 @@ def train_for(name: str, data: ImageDataset, seconds: float, seed: int = 0,
 
 def _train_vae(data, seconds, seed, device, progress, start) -> Trained:
 
+    return train_reference_vae(data, seconds=seconds, seed=seed, device=device,
+                               progress=progress, start=start)
+
+
+def train_reference_vae(data: ImageDataset, *, seconds: float | None = None,
+                        epochs: int | None = None, seed: int = 0,
+                        device: torch.device | str | None = None, progress: bool = False,
+                        start: float | None = None) -> Trained:
+    """The reference VAE (``vae.recipes.REFERENCE``) on ``data.x_train``, stopped after
+    ``seconds`` of wall-clock or ``epochs`` passes, whichever is given (one of them must
+    be). An eighth of the training images is held out for early stopping."""
+
+    if (seconds is None) == (epochs is None):
+        raise ValueError("give exactly one of seconds and epochs")
+    if epochs is not None and epochs < 1:
+        raise ValueError(f"epochs must be at least 1, got {epochs}")
+    start = time.perf_counter() if start is None else start
+    device = get_device(device)
+    set_seed(seed)
     recipe = REFERENCE.get(data.name, REFERENCE["mnist5k"])
     n_val = max(1, len(data.x_train) // 8)
     x_tr, _, x_val, _ = train_validation_split(data.x_train, data.y_train, n_val, seed=seed)
     model = VAE(VAEConfig(image_shape=data.image_shape, likelihood=likelihood_for(data.name),
                           **recipe.model))
-    config = VAETrainConfig(epochs=STEPS_CAP, max_seconds=seconds, seed=seed, **recipe.train)
+    config = VAETrainConfig(epochs=epochs or STEPS_CAP, max_seconds=seconds, seed=seed,
+                            **recipe.train)
     diverged, history = None, {}
     try:
         history = train_vae(model, x_tr, x_val, config=config, device=device,
