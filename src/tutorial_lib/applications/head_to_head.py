@@ -5,22 +5,41 @@ wall-clock time, then score them all the same way.
 a time budget, and returns a :class:`Trained` that can draw images. :func:`score` draws
 samples and scores them with chapter 9's digit-feature metrics against the training
 images; models with an ELBO (the VAE and the VAE-GAN) also get a test NLL estimate.
+
+:func:`save_trained` stores a trained model as a verified checkpoint (safetensors, sha256
+in the manifest, with the command that made it) and :func:`load_trained` rebuilds it, so
+the chapter can score the reference models, trained once for 20 minutes each, without
+training them again. :func:`reference_name` names them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from tutorial_lib.checkpoints import (
+    CheckpointError,
+    ManifestEntry,
+    load_checkpoint,
+    save_checkpoint,
+)
 from tutorial_lib.data.images import ImageDataset, binarize, train_validation_split
 from tutorial_lib.device import get_device
 from tutorial_lib.gan import recipes
-from tutorial_lib.gan.models import DCGANDiscriminator, DCGANGenerator, to_model_space
+from tutorial_lib.gan.models import (
+    DCGANDiscriminator,
+    DCGANGenerator,
+    GANConfig,
+    make_generator,
+    to_model_space,
+)
 from tutorial_lib.gan.train import train_gan
 from tutorial_lib.hybrids import (
     AAE,
@@ -199,3 +218,82 @@ def score(trained: Trained, data: ImageDataset, classifier: nn.Module, *, n_samp
                                       k=nll_samples, progress=False, seed=seed).nll
     return {**scores, "nll": nll, "seconds": trained.seconds, "steps": trained.steps,
             "diverged": trained.diverged}
+
+
+# --- reference checkpoints -----------------------------------------------------------------
+
+REFERENCE_SECONDS = 1200.0  # the reference models' training budget: 20 minutes each
+_CONFIGS: dict[str, type] = {"vae": VAEConfig, "gan": GANConfig, "vae-gan": VAEGANConfig,
+                             "aae": AAEConfig}
+
+
+def reference_name(model: str, seed: int) -> str:
+    """The checkpoint name of a reference model: ``compare-<model>-s<seed>``."""
+    if model not in MODELS:
+        raise ValueError(f"unknown model {model!r}; expected one of {', '.join(MODELS)}")
+    if not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    return f"compare-{model}-s{seed}"
+
+
+def _config_to_json(config: Any) -> dict[str, Any]:
+    return {k: list(v) if isinstance(v, tuple) else v
+            for k, v in dataclasses.asdict(config).items()}
+
+
+def _config_from_json(cls: type, raw: dict[str, Any]) -> Any:
+    try:
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})
+    except TypeError as err:
+        raise CheckpointError(f"the manifest's config is not a {cls.__name__}: {err}") from err
+
+
+def save_trained(trained: Trained, directory: str | Path, name: str, *, command: str,
+                 data: str, seed: int, metrics: dict[str, Any] | None = None
+                 ) -> ManifestEntry:
+    """Store ``trained.model`` (for the GAN, the averaged generator that samples) as a
+    verified checkpoint; the manifest keeps its config, the command, the training seconds
+    and updates, and ``metrics``."""
+
+    if trained.name not in MODELS:
+        raise ValueError(f"trained.name must be one of {', '.join(MODELS)}, got "
+                         f"{trained.name!r}")
+    entry_metrics = {"seconds": round(trained.seconds, 1), "updates": trained.steps,
+                     "diverged": trained.diverged, **(metrics or {})}
+    model = trained.model
+    return save_checkpoint(model.state_dict(), directory, name, command=command, data=data,
+                           steps=trained.steps, seed=seed, model=f"compare.{trained.name}",
+                           config=_config_to_json(model.config), metrics=entry_metrics)
+
+
+def load_trained(name: str, directory: str | Path | None = None,
+                 device: torch.device | str | None = None) -> Trained:
+    """Rebuild a model saved by :func:`save_trained` from its verified checkpoint (default
+    folder: the book's reference checkpoints), in eval mode, ready to sample and score."""
+
+    tensors, entry = load_checkpoint(name, directory)
+    kind = entry.model.removeprefix("compare.")
+    if not entry.model.startswith("compare.") or kind not in _CONFIGS:
+        raise CheckpointError(f"checkpoint {name!r} holds a {entry.model}, not one of the "
+                              f"head-to-head's models")
+    config = _config_from_json(_CONFIGS[kind], entry.config)
+    device = get_device(device)
+    model: nn.Module = {"vae": VAE, "gan": make_generator, "vae-gan": VAEGAN,
+                        "aae": AAE}[kind](config)
+    model.load_state_dict(tensors)
+    model = model.to(device).eval()
+    seconds = float(entry.metrics.get("seconds", 0.0))
+    if kind == "vae":
+        sample, vae = _vae_sampler(model), model
+    elif kind == "gan":
+        @torch.no_grad()
+        def sample(n: int, gen: torch.Generator) -> torch.Tensor:
+            z = torch.randn(n, config.latent_dim, generator=gen).to(device)
+            return model.images(z).clamp(0, 1).cpu()
+        vae = None
+    else:
+        def sample(n: int, gen: torch.Generator) -> torch.Tensor:
+            return model.sample_images(n, gen).cpu()
+        vae = model.vae if kind == "vae-gan" else None
+    return Trained(kind, model, sample, seconds, entry.steps, {},
+                   entry.metrics.get("diverged"), vae=vae)

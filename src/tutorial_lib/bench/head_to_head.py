@@ -41,17 +41,22 @@ from tutorial_lib.applications.head_to_head import (
     DESCRIPTIONS,
     LIKELIHOOD,
     MODELS,
+    REFERENCE_SECONDS,
+    load_trained,
+    reference_name,
     score,
     train_for,
     train_reference_vae,
 )
 from tutorial_lib.bench.jobs import STD_DDOF, Target, mean_and_sd, run_jobs, sample_sd
 from tutorial_lib.budget import get_budget
-from tutorial_lib.checkpoints import atomic_write_text
+from tutorial_lib.checkpoints import REFERENCE_DIR, atomic_write_text
 from tutorial_lib.data.images import ImageDataset, load_images
 from tutorial_lib.device import get_device
 from tutorial_lib.metrics.classifier import load_classifier
 from tutorial_lib.metrics.evaluate import digit_scores
+
+REFERENCE = "reference"  # the budget that retrains chapter 10's main table from scratch
 
 
 @dataclass(frozen=True)
@@ -70,7 +75,15 @@ def settings_for(budget_name: str) -> CompareSettings:
                                 anomaly_epochs=30),
         "full": CompareSettings(seconds=1800, n_samples=5000, nll_samples=1000,
                                 anomaly_epochs=100),
+        # the reference models of chapter 10's main table: 20 minutes each
+        REFERENCE: CompareSettings(seconds=REFERENCE_SECONDS, n_samples=1000,
+                                   nll_samples=1000, anomaly_epochs=30),
     }[budget_name]
+
+
+def _data_budget(budget_name: str) -> str:
+    """The data budget of a bench budget: the reference budget trains on the book's data."""
+    return "book" if budget_name == REFERENCE else budget_name
 
 
 # The anomaly scores of the leave-one-digit-out protocol, each higher for "more anomalous".
@@ -88,7 +101,7 @@ LATENT_COMPONENTS = 10
 def _data(budget_name: str):
 
     smoke = budget_name == "smoke"
-    return load_images("mnist5k", budget_name, max_train=600 if smoke else None,
+    return load_images("mnist5k", _data_budget(budget_name), max_train=600 if smoke else None,
                        max_test=200 if smoke else None)
 
 
@@ -101,7 +114,7 @@ def run_one(model: str, seed: int, budget_name: str, settings: CompareSettings,
         torch.set_num_threads(threads)
     data = _data(budget_name)
     trained = train_for(model, data, settings.seconds, seed=seed, device=device,
-                        budget=budget_name)
+                        budget=_data_budget(budget_name))
     result = score(trained, data, load_classifier(), n_samples=settings.n_samples,
                    nll_samples=settings.nll_samples if model in LIKELIHOOD else 0, seed=seed)
     return {"model": model, "seed": seed, **result}
@@ -178,6 +191,64 @@ def _legacy_anomaly_keys(block: dict[str, Any]) -> dict[str, Any]:
                 block["per_class_auc"]["complexity_corrected"][i]}
 
 
+REFERENCE_KEYS = ("fid", "fid_real", "kid", "precision", "recall", "class_tv", "nll",
+                  "seconds", "updates")
+
+
+def score_checkpoint(model: str, seed: int, directory: str | None, settings: CompareSettings,
+                     device: str | None = None, threads: int | None = None) -> dict[str, Any]:
+    """Load the reference checkpoint of (model, seed) from ``directory`` (default: the
+    package's reference folder), verified by its sha256, and score it like a fresh run."""
+
+    if threads:
+        torch.set_num_threads(threads)
+    data = _data("book")
+    trained = load_trained(reference_name(model, seed), directory, device=device)
+    result = score(trained, data, load_classifier(), n_samples=settings.n_samples,
+                   nll_samples=settings.nll_samples if model in LIKELIHOOD else 0, seed=seed)
+    return {"model": model, "seed": seed, **result}
+
+
+def reference_block(runs: list[dict[str, Any]], real: dict[str, float]
+                    ) -> dict[str, dict[str, Any]]:
+    """``{model: {fid, fid_real, kid, precision, recall, class_tv, nll, seconds, updates}}``,
+    means over seeds, each with ``_std`` (sample sd) and ``_per_seed``."""
+
+    block: dict[str, dict[str, Any]] = {}
+    for m in dict.fromkeys(r["model"] for r in runs):
+        rs = [r for r in runs if r["model"] == m]
+        row: dict[str, Any] = {"fid_real": real["fid"], "seeds": len(rs)}
+        for key, source in (("fid", "fid"), ("kid", "kid"), ("precision", "precision"),
+                            ("recall", "recall"), ("class_tv", "class_tv"),
+                            ("seconds", "seconds"), ("updates", "steps"), ("nll", "nll")):
+            values = [float(r[source]) for r in rs if r[source] is not None]
+            row[key], row[f"{key}_std"] = mean_and_sd(values) if values else (None, None)
+            row[f"{key}_per_seed"] = [round(v, 4) for v in values]
+        row["diverged"] = sum(r["diverged"] is not None for r in rs)
+        block[m] = row
+    return block
+
+
+def run_reference_scores(models: list[str] | None = None, seeds: int = 3,
+                         directory: str | None = None, device: str | None = None,
+                         workers: int = 1) -> dict[str, Any]:
+    """Score the stored reference models (chapter 10's main table) without training."""
+
+    models = list(MODELS if models is None else models)
+    settings = settings_for(REFERENCE)
+    dev = str(get_device(device))
+    start = time.perf_counter()
+    runs = run_jobs(score_checkpoint, [(m, s, directory, settings, dev)
+                                       for m in models for s in range(seeds)], workers)
+    real = _real_line("book", settings.n_samples)
+    return {"bench": "compare", "torch": torch.__version__, "data": "mnist5k",
+            "budget": REFERENCE, "device": dev, "seeds": seeds, "std_ddof": STD_DDOF,
+            "workers": workers, "settings": asdict(settings), "real": real,
+            "checkpoints": str(directory or REFERENCE_DIR),
+            "reference": reference_block(runs, real),
+            "seconds_total": time.perf_counter() - start}
+
+
 def _real_line(budget_name: str, n_samples: int) -> dict[str, float]:
     """Held-out test digits scored against the training digits: what "perfect" scores."""
 
@@ -209,7 +280,7 @@ def run_bench(models: list[str] | None = None, seeds: int = 3, budget: str | Non
         raise ValueError(f"seeds must be at least 1, got {seeds}")
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
-    budget_name = get_budget(budget).name
+    budget_name = REFERENCE if budget == REFERENCE else get_budget(budget).name
     settings = settings_for(budget_name)
     dev = str(get_device(device))
     if not models and not anomaly:
@@ -257,15 +328,33 @@ ANOMALY_KEYS = ("anomaly", "anomaly_auc", "anomaly_auc_std", "anomaly_auc_per_se
                 "anomaly_auc_complexity_corrected")
 
 
+def merge_reference(result: dict[str, Any], path: str) -> dict[str, Any]:
+    """Write the ``reference`` block of ``result`` into the stored result at ``path``
+    (atomically), keeping its other keys; its command goes in ``reference_command``."""
+
+    stored = _read_stored(path)
+    stored["reference"] = result["reference"]
+    stored["reference_settings"] = {k: result[k] for k in (
+        "settings", "real", "device", "seeds", "std_ddof", "workers", "torch", "checkpoints")}
+    stored["reference_command"] = result["command"]
+    atomic_write_text(Path(path), json.dumps(stored, sort_keys=True) + "\n")
+    return stored
+
+
+def _read_stored(path: str) -> dict[str, Any]:
+    with open(path, encoding="utf-8") as f:
+        stored = json.load(f)
+    if stored.get("bench") != "compare":
+        raise ValueError(f"{path} is not a stored bench compare result")
+    return stored
+
+
 def merge_anomaly(result: dict[str, Any], path: str) -> dict[str, Any]:
     """Write the anomaly keys of ``result`` into the stored result at ``path`` (atomically),
     keeping its other keys; the command that made the block goes in ``anomaly_command``.
     Returns the merged result."""
 
-    with open(path, encoding="utf-8") as f:
-        stored = json.load(f)
-    if stored.get("bench") != "compare":
-        raise ValueError(f"{path} is not a stored bench compare result")
+    stored = _read_stored(path)
     for key in ANOMALY_KEYS:
         stored.pop(key, None)
         if key in result:
@@ -286,11 +375,24 @@ def merge_anomaly(result: dict[str, Any], path: str) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
 
+    if args.from_checkpoints is not None:
+        if args.anomaly_only:
+            raise ValueError("--from-checkpoints scores the reference models: drop "
+                             "--anomaly-only")
+        models = args.models.split(",") if args.models else None
+        result = run_reference_scores(models, seeds=args.seeds,
+                                      directory=args.from_checkpoints or None,
+                                      device=args.device, workers=args.workers)
+        result["command"] = shlex.join(["python", "-m", "tutorial_lib", *sys.argv[1:]])
+        if args.merge_into:
+            merge_reference(result, args.merge_into)
+        return result
     if args.anomaly_only and (args.no_anomaly or args.models):
         raise ValueError("--anomaly-only runs the anomaly protocol alone: drop --no-anomaly "
                          "and --models")
     if args.merge_into and not args.anomaly_only:
-        raise ValueError("--merge-into stores an anomaly block: use it with --anomaly-only")
+        raise ValueError("--merge-into stores an anomaly block or a reference block: use it "
+                         "with --anomaly-only or --from-checkpoints")
     models = [] if args.anomaly_only else (args.models.split(",") if args.models else None)
     result = run_bench(models, seeds=args.seeds, budget=args.budget, device=args.device,
                        workers=args.workers, anomaly=not args.no_anomaly)
@@ -333,10 +435,30 @@ def table(result: dict[str, Any]) -> str:
         widths = (15, 17, 15, 15, 15, 15)
         lines.append(f"{name:<9}" + "".join(f"{c:>{w}}" for c, w in zip(cells, widths, strict=True))
                      + f"{row['steps']:>9.0f}{row['failures']:>9d}")
+    if "reference" in result:
+        lines.append(reference_table(result))
     if "anomaly" in result:
         lines.append(anomaly_table(result))
     lines.append(f"total {result['seconds_total']:.0f} s")
     return head + "\n" + "\n".join(lines)
+
+
+def reference_table(result: dict[str, Any]) -> str:
+    """The reference models' scores, mean ± sample sd over seeds."""
+
+    out = [f"reference checkpoints ({result['checkpoints']}): "
+           f"{result['settings']['n_samples']} samples scored, NLL with k = "
+           f"{result['settings']['nll_samples']}",
+           f"{'model':<9}{'FID':>15}{'KID':>17}{'precision':>15}{'recall':>15}"
+           f"{'class TV':>15}{'NLL':>15}{'updates':>10}{'seconds':>9}"]
+    for name, row in result["reference"].items():
+        cells = [_cell(result, row, key, fmt) for key, fmt in (
+            ("fid", ".1f"), ("kid", ".2f"), ("precision", ".3f"), ("recall", ".3f"),
+            ("class_tv", ".3f"), ("nll", ".1f"))]
+        out.append(f"{name:<9}" + "".join(f"{c:>{w}}" for c, w in zip(
+            cells, (15, 17, 15, 15, 15, 15), strict=True))
+            + f"{row['updates']:>10.0f}{row['seconds']:>9.0f}")
+    return "\n".join(out)
 
 
 def anomaly_table(result: dict[str, Any]) -> str:
@@ -368,8 +490,14 @@ def extra_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--anomaly-only", action="store_true",
                         help="run the leave-one-digit-out anomaly protocol alone")
     parser.add_argument("--merge-into", default=None, metavar="FILE",
-                        help="with --anomaly-only: write the anomaly block into this stored "
-                             "bench compare result, keeping its other keys")
+                        help="with --anomaly-only or --from-checkpoints: write that block "
+                             "into this stored bench compare result, keeping its other keys")
+    parser.add_argument("--from-checkpoints", nargs="?", const="", default=None,
+                        metavar="DIR",
+                        help="score the reference checkpoints compare-<model>-s<seed> in DIR "
+                             "(default: the package's) instead of training; the JSON's "
+                             "'reference' block. '--budget reference' retrains them "
+                             f"({REFERENCE_SECONDS:.0f} s per model and seed)")
 
 
 TARGET = Target(
@@ -380,4 +508,6 @@ TARGET = Target(
     table=table,
     extra=extra_arguments,
     default_seeds=3,
+    extra_budgets={REFERENCE: f"retrain chapter 10's reference models from scratch, "
+                              f"{REFERENCE_SECONDS:.0f} s per model and seed"},
 )

@@ -12,7 +12,7 @@ import argparse
 import multiprocessing
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tutorial_lib.results import STD_DDOF, mean_and_sd, sample_sd
@@ -29,6 +29,7 @@ class Target:
     table: Callable[[dict[str, Any]], str]
     extra: Callable[[argparse.ArgumentParser], None] | None = None  # more options
     default_seeds: int = 3
+    extra_budgets: dict[str, str] = field(default_factory=dict)  # name -> what it does
 
 
 def run_jobs(function: Callable[..., Any], jobs: list[tuple], workers: int = 1) -> list[Any]:

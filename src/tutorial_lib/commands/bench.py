@@ -30,8 +30,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         t = sub.add_parser(name, help=target.help, description=target.help)
         t.add_argument("--data", default=target.default_data, choices=target.data_choices,
                        help=f"data set (default: {target.default_data})")
-        t.add_argument("--budget", default=None, choices=["smoke", "book", "full"],
-                       help="budget (default: $TUTORIAL_BUDGET, else book)")
+        t.add_argument("--budget", default=None, choices=["smoke", "book", "full",
+                                                          *target.extra_budgets],
+                       help="budget (default: $TUTORIAL_BUDGET, else book)"
+                            + "".join(f"; {name}: {text}"
+                                      for name, text in target.extra_budgets.items()))
         t.add_argument("--seeds", type=int, default=target.default_seeds,
                        help=f"number of seeds (default: {target.default_seeds})")
         t.add_argument("--device", default=None, help="cpu | cuda | mps (default: automatic)")
