@@ -201,3 +201,24 @@ def test_clipping_pushes_weights_to_the_limit_and_the_surface_has_the_grid_layou
         train_critic_against(real, fake, "spectral")
     with pytest.raises(ValueError, match="bounds"):
         critic_surface(run.critic, (1.0, 0.0, 0.0, 1.0))
+
+
+# ---------------------------------------------------------------- the trials' tool
+
+
+def test_the_trial_tool_types_each_setting_like_the_recipe_field() -> None:
+    import gan_recipe_trials as trials
+
+    recipe = recipes.STABILIZER_RECIPES["wgan-gp"]
+    assert trials.parse_setting("lr=5e-4", recipe) == ("lr", 5e-4)
+    assert trials.parse_setting("book_steps=4000", recipe) == ("book_steps", 4000)
+    assert trials.parse_setting("betas=0,0.9", recipe) == ("betas", (0.0, 0.9))
+    assert trials.parse_setting("n_critic=None", recipe) == ("n_critic", None)
+    assert trials.parse_setting("spectral_norm=true", recipe) == ("spectral_norm", True)
+    for bad in ("lr", "loss=hinge", "width=3"):
+        with pytest.raises(ValueError, match="FIELD=VALUE"):
+            trials.parse_setting(bad, recipe)
+    runs = [{"modes": m, "high_quality": h, "seed": s, "seconds": 1.0}
+            for s, (m, h) in enumerate([(8, 90.0), (6, 50.0), (7, 95.0)])]
+    summary = trials.median_summary(runs)
+    assert (summary["modes_median"], summary["hq_median"]) == (7.0, 90.0)

@@ -5,6 +5,13 @@ on ``ring8`` and ``grid25``, once per seed, and measured on 2,500 generated samp
 VEEGAN and PacGAN: the number of modes captured and the percentage of high-quality
 samples (within three standard deviations of the nearest mode). Runs are independent, so
 ``--workers`` spreads them over processes (one torch thread each).
+
+``--recipes`` trains instead each stabilizer with its own recipe
+(:data:`tutorial_lib.gan.recipes.STABILIZER_RECIPES`), and ``--merge FILE`` writes that
+``recipes`` block into a stored equal-budget result, keeping its other keys:
+
+    python -m tutorial_lib bench gan --recipes --seeds 3 --workers 1 \
+        --merge src/tutorial_lib/results/bench_gan.json
 """
 
 from __future__ import annotations
