@@ -76,14 +76,13 @@ RECOMMENDED_TOY = "r1"
 # by ``python tools/gan_recipe_trials.py``; ``bench gan --recipes`` measures this table.
 STABILIZER_RECIPES: dict[str, ToyVariant] = {
     v.name: v for v in (
-        ToyVariant("nonsaturating", "non-saturating loss (DCGAN's Adam, decayed)",
+        ToyVariant("nonsaturating", "non-saturating loss (the equal-budget recipe)",
                    "nonsaturating"),
         ToyVariant("wgan-gp", "Wasserstein, gradient penalty (lambda 0.1 as in the "
-                   "paper's toy code), 5 critic steps", "wgan-gp", lr=1e-4, betas=(0.5, 0.9),
-                   book_steps=10_000, batch_size=256, gp_weight=0.1),
-        ToyVariant("hinge-sn", "hinge loss, spectral norm on D, D's output scaled",
-                   "hinge", spectral_norm=True, lr=2e-4, betas=(0.5, 0.999),
-                   critic_scale=1.0),
+                   "paper's toy code), 5 critic steps", "wgan-gp", lr=3e-3, betas=(0.5, 0.9),
+                   book_steps=5000, batch_size=256, gp_weight=0.1),
+        ToyVariant("hinge-sn", "hinge loss, spectral norm on D, Adam 2e-4 (Miyato et al.)",
+                   "hinge", spectral_norm=True, lr=2e-4, betas=(0.5, 0.999)),
         ToyVariant("r1", "non-saturating loss, R1 penalty on D", "r1"),
     )
 }
