@@ -81,8 +81,9 @@ STABILIZER_RECIPES: dict[str, ToyVariant] = {
         ToyVariant("wgan-gp", "Wasserstein, gradient penalty (lambda 0.1 as in the "
                    "paper's toy code), 5 critic steps", "wgan-gp", lr=3e-3, betas=(0.5, 0.9),
                    book_steps=5000, batch_size=256, gp_weight=0.1),
-        ToyVariant("hinge-sn", "hinge loss, spectral norm on D, Adam 2e-4 (Miyato et al.)",
-                   "hinge", spectral_norm=True, lr=2e-4, betas=(0.5, 0.999)),
+        ToyVariant("hinge-sn", "hinge loss, spectral norm on D, Adam 2e-4 (Miyato et al.), "
+                   "D's output scaled x10, 25,000 steps", "hinge", spectral_norm=True,
+                   lr=2e-4, betas=(0.5, 0.999), critic_scale=10.0, book_steps=25000),
         ToyVariant("r1", "non-saturating loss, R1 penalty on D", "r1"),
     )
 }
