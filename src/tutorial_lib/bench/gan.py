@@ -5,12 +5,22 @@ on ``ring8`` and ``grid25``, once per seed, and measured on 2,500 generated samp
 VEEGAN and PacGAN: the number of modes captured and the percentage of high-quality
 samples (within three standard deviations of the nearest mode). Runs are independent, so
 ``--workers`` spreads them over processes (one torch thread each).
+
+``--recipes`` trains instead each stabilizer with its own recipe
+(:data:`tutorial_lib.gan.recipes.STABILIZER_RECIPES`), and ``--merge FILE`` writes that
+``recipes`` block into a stored equal-budget result, keeping its other keys:
+
+    python -m tutorial_lib bench gan --recipes --seeds 3 --workers 1 \
+        --merge src/tutorial_lib/results/bench_gan.json
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
+from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,33 +41,44 @@ TOY_SETS = ("ring8", "grid25")
 EVAL_SAMPLES = 2500  # as in the mode-collapse literature
 
 
-def train_and_measure(variant: str, data: str, seed: int, budget: str | None = None,
-                      device: str | None = None, threads: int | None = None,
-                      ) -> dict[str, Any]:
-    """Train one variant on one mixture with one seed; modes captured and quality."""
+def train_and_measure(variant: str | recipes.ToyVariant, data: str, seed: int,
+                      budget: str | None = None, device: str | None = None,
+                      threads: int | None = None) -> dict[str, Any]:
+    """Train one variant on one mixture with one seed; modes captured and quality.
 
-
+    ``variant``: a name of :data:`~tutorial_lib.gan.recipes.TOY_VARIANTS` (the equal
+    budget) or a recipe itself (e.g. a row of ``STABILIZER_RECIPES``). With a
+    ``data_scale`` s the networks train on s * x and the samples are divided by s.
+    """
     if threads:
         torch.set_num_threads(threads)
     target = toy_distribution(data)
     if target is None:
         raise ValueError(f"bench gan runs on {', '.join(TOY_SETS)}, got {data!r}")
     dev = get_device(device)
-    model_config, train_config = recipes.toy_recipe(variant, budget, seed=seed)
+    if isinstance(variant, str):
+        model_config, train_config = recipes.toy_recipe(variant, budget, seed=seed)
+        name, scale = variant, 1.0
+    else:
+        model_config, train_config = recipes.variant_configs(variant, budget, seed=seed)
+        name, scale = variant.name, variant.data_scale
     set_seed(seed)
     g, d = MLPGenerator(model_config), MLPDiscriminator(model_config)
     start = time.perf_counter()
     diverged = None
     try:
-        train_gan(g, d, target.sample, train_config,
+        train_gan(g, d, lambda n: scale * target.sample(n), train_config,
                   device=dev, progress=False)
     except TrainingDiverged as err:  # measured as it stands, and reported
         diverged = str(err)
     seconds = time.perf_counter() - start
     with torch.no_grad():
         z = g.sample_latent(EVAL_SAMPLES, torch.Generator().manual_seed(10_000 + seed))
-        cover = mode_coverage(g(z).float().cpu(), target)
-    return {"variant": variant, "data": data, "seed": seed, "modes": cover.modes_captured,
+        x = g(z).float().cpu() / scale
+    if not torch.isfinite(x).all():  # a diverged generator: no sample counts
+        x = torch.full_like(x, 1e6)
+    cover = mode_coverage(x, target)
+    return {"variant": name, "data": data, "seed": seed, "modes": cover.modes_captured,
             "high_quality": cover.high_quality, "seconds": seconds, "diverged": diverged,
             "steps": train_config.steps}
 
@@ -69,6 +90,7 @@ def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "modes_mean": float(modes.mean()), "modes_min": int(modes.min()),
         "modes_std": mean_and_sd(list(modes))[1], "hq_mean": float(hq.mean()),
         "hq_min": float(hq.min()), "hq_std": mean_and_sd(list(hq))[1],
+        "modes_median": float(np.median(modes)), "hq_median": float(np.median(hq)),
         "modes": [int(m) for m in modes], "hq": [round(float(h), 2) for h in hq],
         "diverged": sum(r["diverged"] is not None for r in runs),
         "seconds_mean": float(np.mean([r["seconds"] for r in runs])),
@@ -109,11 +131,74 @@ def run_bench(variants: list[str] | None = None, data: list[str] | None = None,
             "workers": workers, "seconds_total": time.perf_counter() - start}
 
 
+def run_recipes(variants: list[str] | None = None, data: list[str] | None = None,
+                seeds: int = 3, budget: str | None = None, device: str | None = None,
+                workers: int = 1) -> dict[str, Any]:
+    """Each stabilizer with its own recipe (:data:`~tutorial_lib.gan.recipes.STABILIZER_RECIPES`):
+    the ``recipes`` block, {variant: {summary, settings, ring8: ..., grid25: ...}}, with
+    the same summary per data set as :func:`run_bench` (medians included), and
+    ``recipes_run``: how it was measured."""
+    variants = list(variants or recipes.STABILIZER_RECIPES)
+    for v in variants:
+        if v not in recipes.STABILIZER_RECIPES:
+            raise ValueError(f"unknown variant {v!r}; expected some of "
+                             f"{', '.join(recipes.STABILIZER_RECIPES)}")
+    data = list(data or TOY_SETS)
+    if seeds < 1:
+        raise ValueError(f"seeds must be at least 1, got {seeds}")
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+    budget_name = get_budget(budget).name
+    dev = str(get_device(device))
+    one_thread = (1,) if workers == 1 else ()  # run_jobs gives each worker one thread
+    jobs = [(recipes.STABILIZER_RECIPES[v], s, seed, budget_name, dev, *one_thread)
+            for v in variants for s in data for seed in range(seeds)]
+    start = time.perf_counter()
+    runs = run_jobs(train_and_measure, jobs, workers)
+    block: dict[str, dict[str, Any]] = {}
+    for v in variants:
+        recipe = recipes.STABILIZER_RECIPES[v]
+        block[v] = {"summary": recipe.summary,
+                    "settings": {**asdict(recipe), "betas": list(recipe.betas)}}
+        for s in data:
+            block[v][s] = _summary([r for r in runs if r["variant"] == v and r["data"] == s])
+    return {"bench": "gan", "torch": torch.__version__, "budget": budget_name,
+            "device": dev, "seeds": seeds, "std_ddof": STD_DDOF, "eval_samples": EVAL_SAMPLES,
+            "data": data, "recipes": block,
+            "recipes_run": {"budget": budget_name, "device": dev, "seeds": seeds,
+                            "workers": workers, "torch": torch.__version__,
+                            "seconds_total": time.perf_counter() - start}}
+
+
+def merge_recipes(stored: dict[str, Any], measured: dict[str, Any]) -> dict[str, Any]:
+    """``stored`` (an equal-budget result) with the ``recipes`` of ``measured`` (a
+    :func:`run_recipes` result) merged in, variant by variant (a variant measured again
+    replaces its row), and ``recipes_run`` from ``measured``; every other key kept."""
+    if "variants" not in stored:
+        raise ValueError("expected a stored equal-budget result (with 'variants') to merge into")
+    block = {**stored.get("recipes", {}), **measured["recipes"]}
+    return {**stored, "recipes": block, "recipes_run": measured["recipes_run"]}
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     data = list(TOY_SETS) if args.data == "both" else [args.data]
     variants = args.variants.split(",") if args.variants else None
-    return run_bench(variants, data, seeds=args.seeds, budget=args.budget,
-                     device=args.device, workers=args.workers)
+    if not args.recipes:
+        return run_bench(variants, data, seeds=args.seeds, budget=args.budget,
+                         device=args.device, workers=args.workers)
+    result = run_recipes(variants, data, seeds=args.seeds, budget=args.budget,
+                         device=args.device, workers=args.workers)
+    result["recipes_run"]["command"] = (
+        f"python -m tutorial_lib bench gan --recipes --data {args.data} --seeds {args.seeds} "
+        f"--budget {result['budget']} --workers {args.workers}"
+        + (f" --variants {args.variants}" if args.variants else ""))
+    for row in result["recipes"].values():  # each row says how it was measured
+        row["command"] = result["recipes_run"]["command"]
+    if args.merge:
+        path = Path(args.merge)
+        result = merge_recipes(json.loads(path.read_text()), result)
+        path.write_text(json.dumps(result, sort_keys=True) + "\n")
+    return result
 
 
 def _spread(result: dict[str, Any], sd: float | None) -> str:
@@ -122,6 +207,33 @@ def _spread(result: dict[str, Any], sd: float | None) -> str:
 
 
 def table(result: dict[str, Any]) -> str:
+    """The equal-budget table (``variants``) and/or the own-recipe table (``recipes``)."""
+    parts = [_variants_table(result)] if "variants" in result else []
+    if "recipes" in result:
+        parts.append(_recipes_table(result))
+    return "\n\n".join(parts)
+
+
+def _recipes_table(result: dict[str, Any]) -> str:
+    meta = result["recipes_run"]
+    data = [s for s in TOY_SETS if any(s in row for row in result["recipes"].values())]
+    head = (f"bench gan --recipes: each stabilizer with its own recipe | budget "
+            f"{meta['budget']} | {meta['seeds']} seed(s) | {meta['seconds_total']:.0f} s\n"
+            "median over seeds [min]; high quality: % of samples within 3 std of a mode\n")
+    cols = "".join(f"{s + ' modes':>18}{s + ' hq %':>18}{'s/run':>8}" for s in data)
+    lines = [f"{'variant':<15}{cols}"]
+    for name, row in result["recipes"].items():
+        cells = ""
+        for s in data:
+            r = row[s]
+            modes = f"{r['modes_median']:.0f} [{r['modes_min']}]"
+            hq = f"{r['hq_median']:.1f} [{r['hq_min']:.1f}]"
+            cells += f"{modes:>18}{hq:>18}{r['seconds_mean']:>8.0f}"
+        lines.append(f"{name:<15}{cells}")
+    return head + "\n".join(lines)
+
+
+def _variants_table(result: dict[str, Any]) -> str:
     head = (f"bench gan | budget {result['budget']} | device {result['device']} | "
             f"{result['seeds']} seed(s) | {result['eval_samples']} samples per run | "
             f"{result['seconds_total']:.0f} s\n"
@@ -147,6 +259,12 @@ def extra_arguments(parser: argparse.ArgumentParser) -> None:
                         help="comma-separated subset of the variants (default: all)")
     parser.add_argument("--workers", type=int, default=1,
                         help="processes running seeds in parallel (default: 1)")
+    parser.add_argument("--recipes", action="store_true",
+                        help="train each stabilizer with its own recipe "
+                             "(STABILIZER_RECIPES) instead of the equal budget")
+    parser.add_argument("--merge", default=None, metavar="JSON",
+                        help="with --recipes: write the recipes block into this stored "
+                             "equal-budget result, keeping its other keys")
 
 
 TARGET = Target(

@@ -29,6 +29,14 @@ class ToyVariant:
     lr: float = 4e-3  # both networks; falls linearly to 0 over the last 90% of the steps
     betas: tuple[float, float] = (0.5, 0.999)
     book_steps: int = 10_000  # generator steps at the book budget
+    batch_size: int = 512
+    n_critic: int | None = None  # discriminator steps per generator step (None: the loss's)
+    gp_weight: float = 10.0  # lambda of the gradient penalty (wgan-gp)
+    r1_gamma: float = 0.1  # gamma of the R1 penalty (r1)
+    critic_scale: float = 1.0  # GANTrainConfig.critic_scale: a fixed scale on D's output
+    decay_from: float = 0.1  # the learning rates fall linearly to 0 from this fraction
+    data_scale: float = 1.0  # train on s * x (the generator learns the scaled mixture);
+    #   samples are divided by s before they are measured
 
 
 # How the settings were chosen (ring8 and grid25, measured on this book's 2-core CPU, one
@@ -62,6 +70,24 @@ TOY_VARIANTS: dict[str, ToyVariant] = {
 }
 RECOMMENDED_TOY = "r1"
 
+# Each stabilizer with its own recipe: the settings its paper or the literature uses,
+# adapted to the 2-D mixtures and chosen by measurement. Every trial (settings, modes,
+# quality, seconds and the command) is stored in results/gan_recipe_trials.json, written
+# by ``python tools/gan_recipe_trials.py``; ``bench gan --recipes`` measures this table.
+STABILIZER_RECIPES: dict[str, ToyVariant] = {
+    v.name: v for v in (
+        ToyVariant("nonsaturating", "non-saturating loss (the equal-budget recipe)",
+                   "nonsaturating"),
+        ToyVariant("wgan-gp", "Wasserstein, gradient penalty (lambda 0.1 as in the "
+                   "paper's toy code), 5 critic steps", "wgan-gp", lr=3e-3, betas=(0.5, 0.9),
+                   book_steps=5000, batch_size=256, gp_weight=0.1),
+        ToyVariant("hinge-sn", "hinge loss, spectral norm on D, Adam 2e-4 (Miyato et al.), "
+                   "D's output scaled x10, 25,000 steps", "hinge", spectral_norm=True,
+                   lr=2e-4, betas=(0.5, 0.999), critic_scale=10.0, book_steps=25000),
+        ToyVariant("r1", "non-saturating loss, R1 penalty on D", "r1"),
+    )
+}
+
 
 def toy_recipe(variant: str, budget: Budget | str | None = None, seed: int = 0,
                book_steps: int | None = None) -> tuple[GANConfig, GANTrainConfig]:
@@ -73,15 +99,35 @@ def toy_recipe(variant: str, budget: Budget | str | None = None, seed: int = 0,
     if variant not in TOY_VARIANTS:
         raise ValueError(f"unknown toy variant {variant!r}; expected one of "
                          f"{', '.join(TOY_VARIANTS)}")
+    return variant_configs(TOY_VARIANTS[variant], budget, seed, book_steps)
+
+
+def stabilizer_recipe(variant: str, budget: Budget | str | None = None, seed: int = 0,
+                      ) -> tuple[GANConfig, GANTrainConfig]:
+    """Architecture and training settings of ``variant``'s own recipe
+    (:data:`STABILIZER_RECIPES`) on a 2-D mixture."""
+    if variant not in STABILIZER_RECIPES:
+        raise ValueError(f"unknown stabilizer {variant!r}; expected one of "
+                         f"{', '.join(STABILIZER_RECIPES)}")
+    return variant_configs(STABILIZER_RECIPES[variant], budget, seed)
+
+
+def variant_configs(v: ToyVariant, budget: Budget | str | None = None, seed: int = 0,
+                    book_steps: int | None = None) -> tuple[GANConfig, GANTrainConfig]:
+    """The networks and training settings a :class:`ToyVariant` stands for (the data
+    scale is the caller's: see ``bench.gan.train_and_measure``)."""
+    if not isinstance(v, ToyVariant):
+        raise TypeError(f"expected a ToyVariant, got {type(v).__name__}")
     if book_steps is not None:
         check_positive_int(book_steps, "book_steps")
-    v, b = TOY_VARIANTS[variant], get_budget(budget)
+    b = get_budget(budget)
     model = GANConfig(data_shape=(2,), latent_dim=2, hidden=128, layers=3,
                       spectral_norm=v.spectral_norm)
     train = GANTrainConfig(loss=v.loss,
                            steps=b.steps(book_steps or v.book_steps, minimum=20),
-                           batch_size=512, lr_g=v.lr, lr_d=v.lr, betas=v.betas,
-                           r1_gamma=0.1, decay_from=0.1, seed=seed)
+                           batch_size=v.batch_size, lr_g=v.lr, lr_d=v.lr, betas=v.betas,
+                           n_critic=v.n_critic, gp_weight=v.gp_weight, r1_gamma=v.r1_gamma,
+                           critic_scale=v.critic_scale, decay_from=v.decay_from, seed=seed)
     return model, train
 
 

@@ -25,7 +25,7 @@ from tutorial_lib.gan.diffaugment import diff_augment
 from tutorial_lib.gan.losses import LOSSES, OBJECTIVES
 from tutorial_lib.gan.models import Discriminator, Generator
 from tutorial_lib.training import Budget, DivergenceGuard, ProgressBar, record
-from tutorial_lib.validation import check_positive_int
+from tutorial_lib.validation import check_number, check_positive_int
 
 
 @dataclass
@@ -45,6 +45,9 @@ class GANTrainConfig:
     gp_weight: float = 10.0  # lambda of the gradient penalty
     r1_gamma: float = 1.0  # gamma of the R1 penalty
     clip: float = 0.01  # weight clipping limit (wgan-clip)
+    critic_scale: float = 1.0  # both players see critic_scale * D(x): a fixed scale on the
+    #   discriminator's output, penalties included. A spectrally normalized D is about
+    #   1-Lipschitz; scale s lets its scores differ by s * distance (the hinge's margin)
     ema: float | None = None  # e.g. 0.999: keep a moving average of the generator; at
     #   step t the decay is min(ema, (1 + t) / (10 + t)), so early steps forget the
     #   initialization quickly (the warm-up of TensorFlow's ExponentialMovingAverage)
@@ -71,6 +74,7 @@ class GANTrainConfig:
         check_positive_int(self.batch_size, "batch_size")
         if self.n_critic is not None:
             check_positive_int(self.n_critic, "n_critic")
+        check_number(self.critic_scale, "critic_scale", low=0, low_open=True)
 
 
 @dataclass
@@ -110,7 +114,7 @@ def discriminator_step(g: Generator, d: Discriminator, opt_d: torch.optim.Optimi
     real, fake = diff_augment(real, config.augment), diff_augment(fake, config.augment)
 
     def critic(x: torch.Tensor) -> torch.Tensor:
-        return d(x, y)
+        return config.critic_scale * d(x, y)
 
     loss = objective.discriminator_loss(critic(real), critic(fake))
     gp = r1 = None
@@ -134,7 +138,8 @@ def generator_step(g: Generator, d: Discriminator, opt_g: torch.optim.Optimizer,
     """One update of G on n fresh samples G(z): descend the variant's L_G(D(G(z))), e.g.
     the non-saturating -E log D(G(z)). y: (n,) labels or None. Returns the loss."""
     fake = g(g.sample_latent(n), y)
-    loss = OBJECTIVES[config.loss].generator_loss(d(diff_augment(fake, config.augment), y))
+    scores = config.critic_scale * d(diff_augment(fake, config.augment), y)
+    loss = OBJECTIVES[config.loss].generator_loss(scores)
     opt_g.zero_grad(set_to_none=True)
     loss.backward()
     opt_g.step()
