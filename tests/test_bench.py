@@ -201,7 +201,7 @@ def test_the_anomaly_block_averages_over_seeds_then_over_digits() -> None:
 
 
 def test_merging_an_anomaly_block_keeps_the_stored_models(tmp_path) -> None:
-    from tutorial_lib.bench.head_to_head import anomaly_summary, merge_anomaly
+    from tutorial_lib.bench.head_to_head import anomaly_summary, merge_anomaly, table
     from tutorial_lib.results import load_result
 
     stored = load_result("bench_compare")
@@ -219,6 +219,8 @@ def test_merging_an_anomaly_block_keeps_the_stored_models(tmp_path) -> None:
     assert merged["models"] == stored["models"] and merged["command"] == stored["command"]
     assert merged["anomaly_command"] == result["command"]
     assert merged["anomaly"]["per_class_auc"] == block["per_class_auc"]
+    # a stored result prints, its anomaly block with the settings it was run with
+    assert "30 epochs of VAE training per task" in table(merged)
     # the legacy spread follows the stored file's convention (ddof 0 when it names none)
     assert merged["anomaly_auc_std"] == pytest.approx(
         float(np.std([0.5, 0.51], ddof=stored.get("std_ddof", 0))))

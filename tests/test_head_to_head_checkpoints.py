@@ -114,6 +114,10 @@ def test_bench_compare_scores_the_reference_checkpoints_without_training(
     merged = json.loads(stored.read_text())
     assert merged["models"] == {"kept": 1} and merged["reference"] == block
     assert "--from-checkpoints" in merged["reference_command"]
+    # the stored result prints its reference table with the settings it was scored with
+    printed = bench_compare.reference_table(merged)
+    assert f"NLL with k = {small.nll_samples}" in printed and "2 seed(s)" in printed
+    assert printed.count("\n") == 3  # a title, a header and a row per model
     # a missing checkpoint is an error that names it
     assert main(["bench", "compare", "--from-checkpoints", str(tmp_path), "--models", "aae",
                  "--seeds", "1"]) == 2

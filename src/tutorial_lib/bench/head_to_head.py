@@ -50,7 +50,7 @@ from tutorial_lib.applications.head_to_head import (
 )
 from tutorial_lib.bench.jobs import STD_DDOF, Target, mean_and_sd, run_jobs, sample_sd
 from tutorial_lib.budget import get_budget
-from tutorial_lib.checkpoints import REFERENCE_DIR, atomic_write_text
+from tutorial_lib.checkpoints import atomic_write_text
 from tutorial_lib.data.images import ImageDataset, load_images
 from tutorial_lib.device import get_device
 from tutorial_lib.metrics.classifier import load_classifier
@@ -244,7 +244,7 @@ def run_reference_scores(models: list[str] | None = None, seeds: int = 3,
     return {"bench": "compare", "torch": torch.__version__, "data": "mnist5k",
             "budget": REFERENCE, "device": dev, "seeds": seeds, "std_ddof": STD_DDOF,
             "workers": workers, "settings": asdict(settings), "real": real,
-            "checkpoints": str(directory or REFERENCE_DIR),
+            "checkpoints": str(directory) if directory else "tutorial_lib/reference (the package)",
             "reference": reference_block(runs, real),
             "seconds_total": time.perf_counter() - start}
 
@@ -444,15 +444,18 @@ def table(result: dict[str, Any]) -> str:
 
 
 def reference_table(result: dict[str, Any]) -> str:
-    """The reference models' scores, mean ± sample sd over seeds."""
+    """The reference models' scores, mean ± sample sd over seeds. ``result`` is the output
+    of ``--from-checkpoints`` or a stored result it was merged into (whose
+    ``reference_settings`` then say how the block was scored)."""
 
-    out = [f"reference checkpoints ({result['checkpoints']}): "
-           f"{result['settings']['n_samples']} samples scored, NLL with k = "
-           f"{result['settings']['nll_samples']}",
+    meta = result.get("reference_settings", result)
+    out = [f"reference checkpoints ({meta['checkpoints']}, {meta['seeds']} seed(s)): "
+           f"{meta['settings']['n_samples']} samples scored, NLL with k = "
+           f"{meta['settings']['nll_samples']}",
            f"{'model':<9}{'FID':>15}{'KID':>17}{'precision':>15}{'recall':>15}"
            f"{'class TV':>15}{'NLL':>15}{'updates':>10}{'seconds':>9}"]
     for name, row in result["reference"].items():
-        cells = [_cell(result, row, key, fmt) for key, fmt in (
+        cells = [_cell(meta, row, key, fmt) for key, fmt in (
             ("fid", ".1f"), ("kid", ".2f"), ("precision", ".3f"), ("recall", ".3f"),
             ("class_tv", ".3f"), ("nll", ".1f"))]
         out.append(f"{name:<9}" + "".join(f"{c:>{w}}" for c, w in zip(
@@ -465,8 +468,10 @@ def anomaly_table(result: dict[str, Any]) -> str:
     """Per held-out digit, each score's ROC AUC (mean over seeds), then the published rows."""
 
     block = result["anomaly"]
+    # a stored result keeps the block's settings inside it (merge_anomaly)
+    epochs = block.get("settings", result["settings"])["anomaly_epochs"]
     out = [f"anomaly detection, leave one digit out ({block['seeds']} seed(s), "
-           f"{result['settings']['anomaly_epochs']} epochs of VAE training per task); "
+           f"{epochs} epochs of VAE training per task); "
            "ROC AUC, mean over seeds",
            f"{'score':<34}" + "".join(f"{c:>7d}" for c in block["classes"]) + f"{'mean':>9}"]
     rows = [(name, block["per_class_auc"][name], block["mean_auc"][name])
