@@ -122,3 +122,29 @@ def test_bench_compare_scores_the_reference_checkpoints_without_training(
     assert main(["bench", "compare", "--from-checkpoints", str(tmp_path), "--models", "aae",
                  "--seeds", "1"]) == 2
     assert "compare-aae-s0" in capsys.readouterr().err
+
+
+def test_gan_changes_replace_fields_of_the_recipe(digits: ImageDataset) -> None:
+    trained = train_for("gan", digits, 0.3, seed=0, device="cpu",
+                        gan_changes={"hidden": 16, "batch_size": 8})
+    assert trained.model.config.hidden == 16  # a GANConfig field
+    assert trained.steps >= 1 and trained.diverged is None
+    with pytest.raises(ValueError, match="unknown recipe field 'width'.*hidden"):
+        train_for("gan", digits, 0.3, gan_changes={"width": 3})
+    with pytest.raises(ValueError, match="GAN only"):
+        train_for("vae", digits, 0.3, gan_changes={"hidden": 16})
+    with pytest.raises(ValueError, match="batch_size"):  # the config's own check
+        train_for("gan", digits, 0.3, gan_changes={"batch_size": 0})
+
+
+def test_the_gan_trial_tool_types_each_change_like_the_recipe_field() -> None:
+    import gan_reference_trials as trials
+
+    assert trials.parse_change("hidden=32") == ("hidden", 32)
+    assert trials.parse_change("lr_g=5e-4") == ("lr_g", 5e-4)
+    assert trials.parse_change("ema=0.99") == ("ema", 0.99)
+    assert trials.parse_change("augment=translation,cutout") == ("augment",
+                                                                 "translation,cutout")
+    for bad in ("hidden", "width=3"):
+        with pytest.raises(ValueError, match="FIELD=VALUE"):
+            trials.parse_change(bad)

@@ -90,25 +90,30 @@ def _vae_sampler(vae) -> Callable[[int, torch.Generator], torch.Tensor]:
 
 def train_for(name: str, data: ImageDataset, seconds: float, seed: int = 0,
               device: torch.device | str | None = None, progress: bool = False,
-              budget: Any = None) -> Trained:
+              budget: Any = None, gan_changes: dict[str, Any] | None = None) -> Trained:
     """Train model ``name`` (one of ``MODELS``) on ``data.x_train`` for ``seconds``.
 
     Every model uses its recipe (the settings its chapter chose by measurement) and stops
     when the wall-clock budget is spent; a model that diverges keeps its last good state
-    and reports the error in ``diverged``.
+    and reports the error in ``diverged``. ``gan_changes`` (the GAN only, for tuning
+    trials) replaces fields of its recipe: of ``GANConfig`` (e.g. ``hidden``) or of
+    ``GANTrainConfig`` (e.g. ``batch_size``, ``lr_g``, ``augment``).
     """
 
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; expected one of {', '.join(MODELS)}")
     if seconds <= 0:
         raise ValueError(f"seconds must be positive, got {seconds}")
+    if gan_changes and name != "gan":
+        raise ValueError(f"gan_changes applies to the GAN only, not to {name!r}")
     device = get_device(device)
     set_seed(seed)
     start = time.perf_counter()
     if name == "vae":
         return _train_vae(data, seconds, seed, device, progress, start)
     if name == "gan":
-        return _train_gan(data, seconds, seed, device, progress, start, budget)
+        return _train_gan(data, seconds, seed, device, progress, start, budget,
+                          gan_changes or {})
     return _train_hybrid(name, data, seconds, seed, device, progress, start)
 
 
@@ -150,10 +155,27 @@ def train_reference_vae(data: ImageDataset, *, seconds: float | None = None,
                    len(history.get("epoch", [])), history, diverged, vae=model)
 
 
-def _train_gan(data, seconds, seed, device, progress, start, budget) -> Trained:
+def _split_changes(changes: dict[str, Any], *configs: Any) -> list[dict[str, Any]]:
+    """Sort ``changes`` by the config dataclass that has each field (the first that does)."""
+    parts: list[dict[str, Any]] = [{} for _ in configs]
+    for key, value in changes.items():
+        owner = next((i for i, c in enumerate(configs)
+                      if key in {f.name for f in dataclasses.fields(c)}), None)
+        if owner is None:
+            names = sorted({f.name for c in configs for f in dataclasses.fields(c)})
+            raise ValueError(f"unknown recipe field {key!r}; expected one of "
+                             f"{', '.join(names)}")
+        parts[owner][key] = value
+    return parts
+
+
+def _train_gan(data, seconds, seed, device, progress, start, budget, changes) -> Trained:
 
     model_config, train_config = recipes.image_recipe(data.image_shape, budget, seed=seed)
-    train_config = replace(train_config, steps=STEPS_CAP, max_seconds=seconds)
+    model_changes, train_changes = _split_changes(changes, model_config, train_config)
+    model_config = replace(model_config, **model_changes)
+    train_config = replace(train_config, **train_changes, steps=STEPS_CAP,
+                           max_seconds=seconds)
     x = to_model_space(data.x_train).to(device)
     index_gen = torch.Generator().manual_seed(seed)
 
