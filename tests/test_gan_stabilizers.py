@@ -147,9 +147,16 @@ def test_bench_gan_recipes_prints_its_table_and_merges_its_block(
     lines = capsys.readouterr().out.strip().splitlines()
     result = json.loads(lines[-1])
     assert any(line.startswith("bench gan --recipes") for line in lines)
-    assert set(result["recipes"]) == {"hinge-sn", "r1"}
-    for name, row in result["recipes"].items():
+    before = load_result("bench_gan").get("recipes", {})
+    assert set(result["recipes"]) == {"hinge-sn", "r1"} | set(before)
+    for name in set(before) - {"hinge-sn", "r1"}:  # rows not measured again are kept
+        assert result["recipes"][name] == before[name]
+    for name in ("hinge-sn", "r1"):
+        row = result["recipes"][name]
         assert any(line.startswith(name) for line in lines)
+        if any("grid25" in r for r in before.values()):  # stored rows: both mixtures
+            assert "grid25" not in row
+            assert any(line.startswith(name) and line.rstrip().endswith("-") for line in lines)
         r = row["ring8"]
         assert len(r["modes"]) == 2 and r["modes_median"] == pytest.approx(sum(r["modes"]) / 2)
         assert row["settings"]["loss"] == recipes.STABILIZER_RECIPES[name].loss
@@ -157,8 +164,8 @@ def test_bench_gan_recipes_prints_its_table_and_merges_its_block(
     assert merged["variants"] == load_result("bench_gan")["variants"]
     assert merged["recipes"] == result["recipes"]
     assert "--recipes" in merged["recipes_run"]["command"]
-    assert all(row["command"] == merged["recipes_run"]["command"]
-               for row in merged["recipes"].values())
+    assert all(merged["recipes"][name]["command"] == merged["recipes_run"]["command"]
+               for name in ("hinge-sn", "r1"))
     assert main(["bench", "gan", "--recipes", "--variants", "wgan-clip",
                  "--budget", "smoke"]) == 2
     assert "unknown variant 'wgan-clip'" in capsys.readouterr().err

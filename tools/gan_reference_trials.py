@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import fcntl
 import json
 import shlex
 import sys
@@ -86,14 +87,17 @@ def main(argv: list[str] | None = None) -> int:
              **{k: scores[k] for k in SCORES}, "n_samples": args.n_samples,
              "budget": args.budget, "command": command, "note": args.note}
     path = RESULTS / f"{args.out}.json"
-    stored = json.loads(path.read_text()) if path.is_file() else {
-        "about": "tuning trials of chapter 10's reference GAN (the head-to-head recipe with "
-                 "the changes listed), one torch thread, scored on digit features like "
-                 "bench_compare's reference block (its reference.gan is the baseline); "
-                 "written by tools/gan_reference_trials.py",
-        "torch": torch.__version__, "trials": []}
-    stored["trials"].append(trial)
-    atomic_write_text(path, json.dumps(stored, indent=1) + "\n")
+    # trials run side by side: read, append and write under a lock, so none is lost
+    with open(path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        stored = json.loads(path.read_text()) if path.is_file() else {
+            "about": "tuning trials of chapter 10's reference GAN (the head-to-head recipe "
+                     "with the changes listed), one torch thread, scored on digit features "
+                     "like bench_compare's reference block (its reference.gan is the "
+                     "baseline); written by tools/gan_reference_trials.py",
+            "torch": torch.__version__, "trials": []}
+        stored["trials"].append(trial)
+        atomic_write_text(path, json.dumps(stored, indent=1) + "\n")
     print(f"{changes or 'recipe'}: FID {scores['fid']:.1f}, precision "
           f"{scores['precision']:.3f}, recall {scores['recall']:.3f}, class TV "
           f"{scores['class_tv']:.3f}; {trained.steps} updates in {trained.seconds:.0f} s")

@@ -225,6 +225,9 @@ def _recipes_table(result: dict[str, Any]) -> str:
     for name, row in result["recipes"].items():
         cells = ""
         for s in data:
+            if s not in row:  # this variant's latest run measured the other mixture only
+                cells += f"{'-':>18}{'-':>18}{'-':>8}"
+                continue
             r = row[s]
             modes = f"{r['modes_median']:.0f} [{r['modes_min']}]"
             hq = f"{r['hq_median']:.1f} [{r['hq_min']:.1f}]"
