@@ -63,8 +63,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                        description="Train the VAE, the GAN, the VAE-GAN or the AAE of "
                                    "chapter 10 on mnist5k for a fixed wall-clock time with "
                                    "its recipe, and save it as a verified checkpoint. The "
-                                   "book's reference models: --seconds 1200 --threads 1, "
-                                   "seeds 0, 1 and 2, two runs side by side on two cores.")
+                                   "book's reference models: --seconds 1200 --threads 1 "
+                                   "(seed 0 ships with the package).")
     h.add_argument("--model", required=True, choices=("vae", "gan", "vae-gan", "aae"),
                    help="which model")
     h.add_argument("--seconds", type=float, default=1200.0,
