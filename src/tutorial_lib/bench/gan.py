@@ -28,6 +28,7 @@ import torch
 
 from tutorial_lib.bench.jobs import STD_DDOF, Target, mean_and_sd, run_jobs, sample_sd
 from tutorial_lib.budget import get_budget
+from tutorial_lib.checkpoints import atomic_write_text
 from tutorial_lib.data.toy import toy_distribution
 from tutorial_lib.device import get_device
 from tutorial_lib.gan import recipes
@@ -197,7 +198,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.merge:
         path = Path(args.merge)
         result = merge_recipes(json.loads(path.read_text()), result)
-        path.write_text(json.dumps(result, sort_keys=True) + "\n")
+        atomic_write_text(path, json.dumps(result, sort_keys=True) + "\n")
     return result
 
 
