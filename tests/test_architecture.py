@@ -25,7 +25,8 @@ LAYERS: list[tuple[str, ...]] = [
      "tutorial_lib.runner", "tutorial_lib.results", "tutorial_lib.glue", "tutorial_lib"),
     ("tutorial_lib.data",),
     ("tutorial_lib.probability",),  # Part I
-    ("tutorial_lib.vae", "tutorial_lib.gan", "tutorial_lib.metrics"),  # Parts II-IV
+    ("tutorial_lib.vae", "tutorial_lib.gan", "tutorial_lib.metrics",
+     "tutorial_lib.diffusion"),  # Parts II-IV, and diffusion
     ("tutorial_lib.hybrids",),  # built from the VAE's and the GAN's parts
     ("tutorial_lib.applications", "tutorial_lib.translation", "tutorial_lib.style"),  # Part V
     ("tutorial_lib.bench", "tutorial_lib.exercises"),

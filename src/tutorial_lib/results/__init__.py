@@ -57,3 +57,38 @@ def sample_sd(result: dict[str, Any], sd: float) -> float:
         raise ValueError(f"expected a spread over at least 2 seeds with ddof 0 or 1, got "
                          f"ddof {ddof} over {n} seed(s)")
     return sd * float(np.sqrt(n / (n - 1)))
+
+
+RESOLVED_SE = 2.0
+"""The book calls a difference of means *resolved* when it exceeds this many standard errors."""
+
+
+def separation(a: list[float], b: list[float]) -> tuple[float, float]:
+    """The difference of the means of two sets of per-seed values, and that difference in
+    units of its standard error.
+
+    With sample standard deviations s (divisor n - 1) and seed counts n, the standard error
+    of mean(a) - mean(b) is sqrt(s_a^2 / n_a + s_b^2 / n_b): the ratio is Welch's t
+    statistic. The book reads |ratio| > :data:`RESOLVED_SE` as resolved, a rough rule with
+    three seeds, not a test at a stated level.
+
+    Returns:
+        ``(mean(a) - mean(b), ratio)``; the ratio is +-inf when both sets have no spread
+        and the means differ, and 0 when they are equal.
+
+    Raises:
+        ValueError: fewer than two values in a set (one seed measures no spread), or a value
+            that is not finite.
+    """
+    arrays = [np.asarray(v, dtype=float) for v in (a, b)]
+    for name, values in zip("ab", arrays, strict=True):
+        if values.ndim != 1 or len(values) < 2:
+            raise ValueError(f"{name}: expected at least two per-seed values, got "
+                             f"{values.tolist()}")
+        if not np.isfinite(values).all():
+            raise ValueError(f"{name}: expected finite values, got {values.tolist()}")
+    diff = float(arrays[0].mean() - arrays[1].mean())
+    se = float(np.sqrt(sum(v.var(ddof=STD_DDOF) / len(v) for v in arrays)))
+    if se == 0.0:
+        return diff, 0.0 if diff == 0.0 else float(np.copysign(np.inf, diff))
+    return diff, diff / se
