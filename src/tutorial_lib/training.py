@@ -247,3 +247,21 @@ class ProgressBar:
             bar.total = bar.n  # stopped early on purpose: what was done is the whole
             bar.refresh()
         bar.close()
+
+
+def ema_decay(ema: float, step: int) -> float:
+    """The decay of a moving average of weights after training step ``step`` (1, 2, ...):
+    ``ema`` once the warm-up is over, so that the first steps do not keep the random
+    initial weights (as in the GAN chapters and diffusion models)."""
+    return min(ema, (1 + step) / (10 + step))
+
+
+@torch.no_grad()
+def ema_update(average: nn.Module, model: nn.Module, decay: float) -> None:
+    """theta_avg <- decay * theta_avg + (1 - decay) * theta for every parameter of
+    ``average`` and ``model`` (networks of the same shape); buffers (batch norm's
+    running statistics) are copied."""
+    for p_avg, p in zip(average.parameters(), model.parameters(), strict=True):
+        p_avg.lerp_(p, 1 - decay)
+    for b_avg, b in zip(average.buffers(), model.buffers(), strict=True):
+        b_avg.copy_(b)

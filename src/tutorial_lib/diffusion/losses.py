@@ -86,7 +86,7 @@ def noise_loss(eps_model: EpsModel, x: torch.Tensor, schedule: NoiseSchedule,
     t = _uniform_steps(len(x), 1, schedule.T, x.device, generator)
     eps = _noise(x, generator)
     z_t = q_sample(x, t, eps, schedule)
-    eps_hat = eps_model(z_t, schedule.steps.to(x.device)[t])
+    eps_hat = eps_model(z_t, schedule.steps[t.cpu()].to(x.device))
     return (eps - eps_hat).pow(2).flatten(1).mean(1)
 
 
@@ -129,7 +129,6 @@ def elbo_terms(eps_model: EpsModel, x: torch.Tensor, schedule: NoiseSchedule, *,
         raise ValueError("x: the binary decoder expects every value to be -1 or +1 (binarized "
                          "pixels 0/1 mapped by 2x - 1)")
     variances = reverse_variances(schedule, sigma)
-    steps = schedule.steps.to(x.device)
     batch = len(x)
     # prior: KL(q(z_T | x) || N(0, I)) in closed form
     ab_T = schedule.alpha_bars[-1].item()  # noqa: N806
@@ -140,12 +139,14 @@ def elbo_terms(eps_model: EpsModel, x: torch.Tensor, schedule: NoiseSchedule, *,
         t = _uniform_steps(batch, 2, schedule.T, x.device, generator)
     z_t = q_sample(x, t, _noise(x, generator), schedule)
     mean_q, var_q = posterior(z_t, x, t, schedule)
-    mean_p = model_mean(z_t, t, eps_model(z_t, steps[t]), schedule)
-    var_p = variances.to(x.device)[t].to(x.dtype).view(var_q.shape)
+    eps_hat = eps_model(z_t, schedule.steps[t.cpu()].to(x.device))
+    mean_p = model_mean(z_t, t, eps_hat, schedule)
+    var_p = variances[t.cpu()].to(x.dtype).to(x.device).view(var_q.shape)
     denoising = (schedule.T - 1) * gaussian_kl(mean_q, var_q, mean_p, var_p)
     # reconstruction: -log p(x | z_1) at one draw of z_1
     one = torch.ones(batch, dtype=torch.long, device=x.device)
     z_1 = q_sample(x, one, _noise(x, generator), schedule)
-    mean_1 = model_mean(z_1, one, eps_model(z_1, steps[one]), schedule)
+    eps_hat_1 = eps_model(z_1, schedule.steps[one.cpu()].to(x.device))
+    mean_1 = model_mean(z_1, one, eps_hat_1, schedule)
     log_p = decoder_log_prob(x, mean_1, schedule, sigma=sigma, decoder=decoder)
     return {"prior": prior, "denoising": denoising, "reconstruction": -log_p}

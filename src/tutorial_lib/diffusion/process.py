@@ -30,8 +30,10 @@ __all__ = ["gaussian_kl", "model_mean", "posterior", "predicted_x", "q_sample"]
 
 
 def _per_example(values: torch.Tensor, t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """values[t] shaped (B, 1, ..., 1) to broadcast against ``like`` (B, ...)."""
-    return values.to(like.device)[t].to(like.dtype).view(-1, *([1] * (like.dim() - 1)))
+    """values[t] shaped (B, 1, ..., 1) to broadcast against ``like`` (B, ...). The schedule
+    stays on the CPU in float64 (Apple's MPS has no float64): index there, then cast and move."""
+    picked = values[t.to(values.device)].to(like.dtype)
+    return picked.to(like.device).view(-1, *([1] * (like.dim() - 1)))
 
 
 def _check_steps(t: object, batch: int, schedule: NoiseSchedule, low: int = 1) -> torch.Tensor:

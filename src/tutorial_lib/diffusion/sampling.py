@@ -40,7 +40,6 @@ def ancestral_sample(eps_model: EpsModel, shape: tuple[int, ...], schedule: Nois
         check_positive_int(n, "shape entries")
     check_positive_int(keep, "keep", allow_zero=True)
     variances = reverse_variances(schedule, sigma)
-    steps = schedule.steps.to(device)
     z = torch.randn(shape, generator=generator).to(device)
     marks = set(torch.linspace(schedule.T, 1, keep).round().long().tolist()) if keep else set()
     snapshots = []
@@ -48,7 +47,8 @@ def ancestral_sample(eps_model: EpsModel, shape: tuple[int, ...], schedule: Nois
         if t in marks:
             snapshots.append(z.cpu())
         tt = torch.full((shape[0],), t, dtype=torch.long, device=device)
-        mean = model_mean(z, tt, eps_model(z, steps[tt]), schedule)
+        mean = model_mean(z, tt, eps_model(z, schedule.steps[t].expand(shape[0]).to(device)),
+                          schedule)
         if t > 1:
             noise = torch.randn(shape, generator=generator).to(device)
             z = mean + variances[t].sqrt().item() * noise

@@ -67,9 +67,6 @@ class NoiseSchedule:
         out[2:] = (1 - ab[1:-1]) * (1 - self.alphas[2:]) / (1 - ab[2:])
         return out
 
-    def to(self, device: torch.device | str) -> NoiseSchedule:
-        return NoiseSchedule(self.alphas.to(device), self.steps.to(device))
-
     def __repr__(self) -> str:
         ab = self.alpha_bars
         return (f"NoiseSchedule(T={self.T}, alpha_1={float(self.alphas[1]):.5f}, "

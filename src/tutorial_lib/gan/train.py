@@ -7,7 +7,7 @@ what every loop of the book has (:mod:`tutorial_lib.training`: a step or time bu
 history of plain floats, a progress bar, and :class:`~tutorial_lib.training.TrainingDiverged`
 when a loss or a parameter stops being finite, after restoring the last good state), and
 what GANs use: a learning-rate decay, an exponential moving average of the generator's
-weights (:func:`ema_update`) and snapshots of samples on a fixed batch of z.
+weights (:func:`~tutorial_lib.training.ema_update`) and snapshots of samples on a fixed batch of z.
 """
 
 from __future__ import annotations
@@ -17,14 +17,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
-from torch import nn
 
 from tutorial_lib.device import get_device
 from tutorial_lib.gan import losses as L
 from tutorial_lib.gan.diffaugment import diff_augment
 from tutorial_lib.gan.losses import LOSSES, OBJECTIVES
 from tutorial_lib.gan.models import Discriminator, Generator
-from tutorial_lib.training import Budget, DivergenceGuard, ProgressBar, record
+from tutorial_lib.training import (
+    Budget,
+    DivergenceGuard,
+    ProgressBar,
+    ema_decay,
+    ema_update,
+    record,
+)
 from tutorial_lib.validation import check_number, check_positive_int
 
 
@@ -144,22 +150,6 @@ def generator_step(g: Generator, d: Discriminator, opt_g: torch.optim.Optimizer,
     loss.backward()
     opt_g.step()
     return loss.item()
-
-
-def ema_decay(ema: float, step: int) -> float:
-    """The moving average's decay after generator step ``step`` (1, 2, ...)."""
-    return min(ema, (1 + step) / (10 + step))
-
-
-@torch.no_grad()
-def ema_update(average: nn.Module, model: nn.Module, decay: float) -> None:
-    """theta_avg <- decay * theta_avg + (1 - decay) * theta for every parameter of
-    ``average`` and ``model`` (networks of the same shape); buffers (batch norm's
-    running statistics) are copied."""
-    for p_avg, p in zip(average.parameters(), model.parameters(), strict=True):
-        p_avg.lerp_(p, 1 - decay)
-    for b_avg, b in zip(average.buffers(), model.buffers(), strict=True):
-        b_avg.copy_(b)
 
 
 def learning_rate_factor(config: GANTrainConfig) -> Callable[[float], float]:
