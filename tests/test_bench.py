@@ -107,6 +107,31 @@ def test_bench_gan_prints_a_table_then_json_with_the_required_keys(
 
 
 
+@pytest.mark.slow
+def test_bench_diffusion_prints_chapter_8s_table_then_json(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["bench", "diffusion", "--budget", "smoke", "--seeds", "2", "--device",
+                 "cpu"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("bench diffusion")
+    result = json.loads(lines[-1])
+    assert result["command"].startswith("python -m tutorial_lib bench diffusion")
+    for data, n_modes in (("ring8", 8), ("grid25", 25)):
+        r = result["toy"][data]
+        assert len(r["modes"]) == 2 and 0 <= r["modes_min"] <= r["modes_median"] <= n_modes
+        assert set(result["ablation"][data]) == {"ema-posterior", "ema-beta", "raw-posterior",
+                                                 "raw-beta"}
+        # the main row is the averaged network with the recipe's variances
+        assert result["ablation"][data]["ema-posterior"]["high_quality"] == pytest.approx(
+            r["hq_median"])
+        steps = result["by_steps"][data]
+        assert "50" in steps and all(0 <= v["high_quality"] <= 100 for v in steps.values())
+        assert all(v["seconds_per_1000"] > 0 for v in steps.values())
+    assert main(["bench", "diffusion", "--workers", "0", "--budget", "smoke"]) == 2
+    assert "seeds and workers must be at least 1" in capsys.readouterr().err
+
+
 def test_run_jobs_keeps_the_order_and_gives_workers_one_thread_each() -> None:
     from tutorial_lib.bench.jobs import run_jobs
 

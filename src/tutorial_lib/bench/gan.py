@@ -84,7 +84,10 @@ def train_and_measure(variant: str | recipes.ToyVariant, data: str, seed: int,
             "steps": train_config.steps}
 
 
-def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+def summarize_toy_runs(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Modes and high-quality share over seeds (each run a dict with ``modes``,
+    ``high_quality``, ``seconds``, ``diverged`` and ``steps``): mean, sample sd, min and
+    median of each, and the per-seed values. Shared with ``bench diffusion``."""
     modes = np.array([r["modes"] for r in runs], dtype=float)
     hq = np.array([r["high_quality"] for r in runs], dtype=float)
     return {
@@ -125,7 +128,8 @@ def run_bench(variants: list[str] | None = None, data: list[str] | None = None,
     for v in variants:
         table[v] = {"summary": recipes.TOY_VARIANTS[v].summary}
         for s in data:
-            table[v][s] = _summary([r for r in runs if r["variant"] == v and r["data"] == s])
+            table[v][s] = summarize_toy_runs(
+                [r for r in runs if r["variant"] == v and r["data"] == s])
     return {"bench": "gan", "torch": torch.__version__, "budget": budget_name,
             "device": dev, "seeds": seeds, "std_ddof": STD_DDOF, "eval_samples": EVAL_SAMPLES,
             "data": data, "variants": table, "recommended": recipes.RECOMMENDED_TOY,
@@ -162,7 +166,8 @@ def run_recipes(variants: list[str] | None = None, data: list[str] | None = None
         block[v] = {"summary": recipe.summary,
                     "settings": {**asdict(recipe), "betas": list(recipe.betas)}}
         for s in data:
-            block[v][s] = _summary([r for r in runs if r["variant"] == v and r["data"] == s])
+            block[v][s] = summarize_toy_runs(
+                [r for r in runs if r["variant"] == v and r["data"] == s])
     return {"bench": "gan", "torch": torch.__version__, "budget": budget_name,
             "device": dev, "seeds": seeds, "std_ddof": STD_DDOF, "eval_samples": EVAL_SAMPLES,
             "data": data, "recipes": block,

@@ -197,8 +197,10 @@ REFERENCE_KEYS = ("fid", "fid_real", "kid", "precision", "recall", "class_tv", "
 
 def score_checkpoint(model: str, seed: int, directory: str | None, settings: CompareSettings,
                      device: str | None = None, threads: int | None = None) -> dict[str, Any]:
-    """Load the reference checkpoint of (model, seed) from ``directory`` (default: the
-    package's reference folder), verified by its sha256, and score it like a fresh run."""
+    """Load the reference checkpoint of (model, seed) from ``directory`` (default: where
+    :func:`~tutorial_lib.applications.reference_seeds.locate` finds it: the package for
+    seed 0, the verified optional download for seeds 1 and 2), verified by its sha256, and
+    score it like a fresh run."""
 
     if threads:
         torch.set_num_threads(threads)
@@ -244,7 +246,8 @@ def run_reference_scores(models: list[str] | None = None, seeds: int = 3,
     return {"bench": "compare", "torch": torch.__version__, "data": "mnist5k",
             "budget": REFERENCE, "device": dev, "seeds": seeds, "std_ddof": STD_DDOF,
             "workers": workers, "settings": asdict(settings), "real": real,
-            "checkpoints": str(directory) if directory else "tutorial_lib/reference (the package)",
+            "checkpoints": str(directory) if directory else
+            "tutorial_lib/reference (the package: seed 0) and reference_seeds (seeds 1, 2)",
             "reference": reference_block(runs, real),
             "seconds_total": time.perf_counter() - start}
 
@@ -500,7 +503,9 @@ def extra_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--from-checkpoints", nargs="?", const="", default=None,
                         metavar="DIR",
                         help="score the reference checkpoints compare-<model>-s<seed> in DIR "
-                             "(default: the package's) instead of training; the JSON's "
+                             "(default: seed 0 from the package, seeds 1 and 2 from a clone's "
+                             "reference_seeds/ or downloaded once, verified by sha256) "
+                             "instead of training; the JSON's "
                              "'reference' block. '--budget reference' retrains them "
                              f"({REFERENCE_SECONDS:.0f} s per model and seed)")
 

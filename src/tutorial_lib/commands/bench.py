@@ -12,13 +12,13 @@ import argparse
 import json
 from collections.abc import Callable
 
-from tutorial_lib.bench import gan, head_to_head, mle, vae
+from tutorial_lib.bench import diffusion, gan, head_to_head, mle, vae
 from tutorial_lib.bench.jobs import Target
 
 
 def _targets() -> dict[str, Target]:
     return {"mle": mle.TARGET, "vae": vae.TARGET, "gan": gan.TARGET,
-            "compare": head_to_head.TARGET}
+            "compare": head_to_head.TARGET, "diffusion": diffusion.TARGET}
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

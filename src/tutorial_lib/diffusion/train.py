@@ -7,6 +7,7 @@ book's runs are far shorter and use 0.999).
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -55,7 +56,8 @@ class DiffusionRun:
         return self.ema_model
 
 
-def train_diffusion(model: nn.Module, data: torch.Tensor, schedule: NoiseSchedule,
+def train_diffusion(model: nn.Module, data: torch.Tensor | Callable[[int], torch.Tensor],
+                    schedule: NoiseSchedule,
                     config: DiffusionTrainConfig = DiffusionTrainConfig(), *,
                     device: torch.device | str | None = None,
                     generator: torch.Generator | None = None,
@@ -64,7 +66,9 @@ def train_diffusion(model: nn.Module, data: torch.Tensor, schedule: NoiseSchedul
 
     Args:
         data: (N, ...) training examples, e.g. (N, 2) points or (N, 1, 28, 28) images
-            scaled to [-1, 1]; minibatches are drawn uniformly with replacement.
+            scaled to [-1, 1], from which minibatches are drawn uniformly with replacement;
+            or a function ``n -> (n, ...)`` that draws fresh examples (a toy distribution's
+            ``sample``, as the GAN chapters train).
         generator: the randomness of batches, steps and noises (CPU generator).
     Returns:
         A :class:`DiffusionRun`; ``model`` is trained in place.
@@ -72,7 +76,13 @@ def train_diffusion(model: nn.Module, data: torch.Tensor, schedule: NoiseSchedul
         TrainingDiverged: a loss or parameter stopped being finite; the networks hold their
             last good state.
     """
-    check_tensor(data, "data", finite=True, nonempty=True)
+    if callable(data):
+        draw = data
+    else:
+        check_tensor(data, "data", finite=True, nonempty=True)
+
+        def draw(n: int) -> torch.Tensor:
+            return data[torch.randint(len(data), (n,), generator=generator)]
     check_positive_int(config.steps, "config.steps")
     check_positive_int(config.batch_size, "config.batch_size")
     check_positive_int(config.log_every, "config.log_every")
@@ -88,8 +98,7 @@ def train_diffusion(model: nn.Module, data: torch.Tensor, schedule: NoiseSchedul
     guard = DivergenceGuard(model, history=run.history, partial=run)
     with ProgressBar("train diffusion", budget.total, enabled=progress) as bar:
         for step in range(1, config.steps + 1):
-            idx = torch.randint(len(data), (config.batch_size,), generator=generator)
-            x = data[idx].to(device)
+            x = draw(config.batch_size).to(device)
             loss = noise_loss(model, x, schedule, generator=generator).mean()
             opt.zero_grad(set_to_none=True)
             loss.backward()
