@@ -32,6 +32,7 @@ from tutorial_lib.diffusion import (
     respace,
     reverse_variances,
 )
+from tutorial_lib.diffusion.images import ImageDiffusion, ImageDiffusionConfig
 
 SCHEDULES = {"linear": lambda: linear_schedule(100), "cosine": lambda: cosine_schedule(60)}
 
@@ -244,3 +245,46 @@ def test_bad_input_says_what_was_expected() -> None:
         cosine_schedule(1)
     with pytest.raises(ValueError, match="beta_T"):
         linear_schedule(20)  # 0.02 * 1000 / 20 = 1: no signal would survive one step
+
+
+def test_a_decoder_mean_of_zero_gives_each_binary_pixel_probability_one_half() -> None:
+    """eps_theta(z_1, 1) = z_1 / sqrt(1 - alpha_1) makes mu_theta(z_1, 1) = 0, so the binary
+    decoder's reconstruction term is d log 2 nats whatever the image."""
+    s = cosine_schedule(40)
+    scale = 1 / (1 - s.alphas[1]).sqrt().item()
+    x = torch.where(torch.rand(5, 1, 4, 4, generator=torch.Generator().manual_seed(8)) < 0.3,
+                    1.0, -1.0).double()  # float64: mu_theta = 0 up to rounding
+    terms = elbo_terms(lambda z, t: scale * z, x, s, decoder="binary",
+                       generator=torch.Generator().manual_seed(9))
+    assert torch.allclose(terms["reconstruction"],
+                          torch.full((5,), 16 * math.log(2), dtype=torch.float64))
+
+
+def test_an_image_model_samples_in_the_unit_interval_and_bounds_binary_nll() -> None:
+    config = ImageDiffusionConfig(image_shape=(1, 8, 8), base=8, groups=4, embed_dim=16,
+                                  T=20, sample_steps=5)
+    model = ImageDiffusion(config)
+    images = model.sample_images(6, torch.Generator().manual_seed(10))
+    assert images.shape == (6, 1, 8, 8) and images.min() >= 0 and images.max() <= 1
+    x = (torch.rand(7, 1, 8, 8, generator=torch.Generator().manual_seed(11)) < 0.4).float()
+    mean, stderr = model.nll_bound(x, draws=3, generator=torch.Generator().manual_seed(12))
+    # every term of the estimate is a KL or a -log probability: the bound is positive
+    assert mean > 0 and stderr >= 0 and math.isfinite(mean)
+    with pytest.raises(ValueError, match="binary"):
+        model.nll_bound(x * 0.5)
+    with pytest.raises(ValueError, match="sample_steps"):
+        ImageDiffusion(ImageDiffusionConfig(T=20, sample_steps=30))
+    with pytest.raises(ValueError, match="multiple of 4"):
+        ImageDiffusion(ImageDiffusionConfig(image_shape=(1, 10, 10)))
+
+
+def test_the_elbo_weights_in_terms_of_the_signal_to_noise_ratio() -> None:
+    """With sigma_t^2 = sigma~_t^2, lambda_t = (SNR(t-1) / SNR(t) - 1) / 2 with
+    SNR(t) = alpha_bar_t / (1 - alpha_bar_t) (Kingma et al. 2021): the ELBO weights each
+    step by how much signal-to-noise ratio it removes."""
+    for s in (linear_schedule(200), cosine_schedule(200)):
+        ab = s.alpha_bars
+        snr = ab / (1 - ab)
+        t = torch.arange(2, s.T + 1)
+        expected = 0.5 * (snr[t - 1] / snr[t] - 1)
+        assert torch.allclose(elbo_weights(s, "posterior")[t], expected, rtol=1e-9)

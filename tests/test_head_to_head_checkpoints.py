@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from tutorial_lib.applications.head_to_head import (
-    MODELS,
+    ALL_MODELS,
     load_trained,
     reference_name,
     save_trained,
@@ -19,7 +19,7 @@ from tutorial_lib.cli import main
 from tutorial_lib.data.images import ImageDataset
 
 
-@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("model", ALL_MODELS)
 def test_a_saved_model_rebuilds_and_draws_the_same_images(model: str, digits: ImageDataset,
                                                           tmp_path) -> None:
     trained = train_for(model, digits, 0.5, seed=3, device="cpu")

@@ -24,6 +24,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from tutorial_lib.applications.reference_seeds import locate
 from tutorial_lib.checkpoints import (
     CheckpointError,
     ManifestEntry,
@@ -32,6 +33,10 @@ from tutorial_lib.checkpoints import (
 )
 from tutorial_lib.data.images import ImageDataset, binarize, train_validation_split
 from tutorial_lib.device import get_device
+from tutorial_lib.diffusion.images import ImageDiffusion, ImageDiffusionConfig
+from tutorial_lib.diffusion.images import to_model_space as to_diffusion_space
+from tutorial_lib.diffusion.recipes import image_recipe
+from tutorial_lib.diffusion.train import train_diffusion
 from tutorial_lib.gan import recipes
 from tutorial_lib.gan.models import (
     DCGANDiscriminator,
@@ -65,7 +70,11 @@ DESCRIPTIONS = {
     "vae-gan": "VAE-GAN: pixel + discriminator-feature reconstruction, adversarial decoder",
     "aae": "adversarial autoencoder, 8-D codes matched to N(0, I)",
 }
-LIKELIHOOD = ("vae", "vae-gan")  # models with an ELBO, hence a log-likelihood estimate
+EXTRA_MODELS = ("diffusion",)  # trainable and scored alike, not yet in the chapter's tables
+ALL_MODELS = MODELS + EXTRA_MODELS
+DESCRIPTIONS["diffusion"] = ("DDPM: a U-Net noise predictor, cosine schedule, sampled on a "
+                             "respaced chain")
+LIKELIHOOD = ("vae", "vae-gan", "diffusion")  # models with an ELBO: a test NLL or its bound
 STEPS_CAP = 10**9  # training is stopped by the time budget
 
 
@@ -81,6 +90,8 @@ class Trained:
     history: dict[str, list[float]] = field(default_factory=dict)
     diverged: str | None = None  # the error message if training diverged
     vae: nn.Module | None = None  # the part with an ELBO (VAE and VAE-GAN)
+    nll_bound: Callable[[torch.Tensor, int], float] | None = None  # (binary x, seed) ->
+    #   -ELBO in nats per image, for a model whose NLL is bounded another way (diffusion)
 
 
 def _vae_sampler(vae) -> Callable[[int, torch.Generator], torch.Tensor]:
@@ -100,8 +111,8 @@ def train_for(name: str, data: ImageDataset, seconds: float, seed: int = 0,
     ``GANTrainConfig`` (e.g. ``batch_size``, ``lr_g``, ``augment``).
     """
 
-    if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; expected one of {', '.join(MODELS)}")
+    if name not in ALL_MODELS:
+        raise ValueError(f"unknown model {name!r}; expected one of {', '.join(ALL_MODELS)}")
     if seconds <= 0:
         raise ValueError(f"seconds must be positive, got {seconds}")
     if gan_changes and name != "gan":
@@ -114,6 +125,8 @@ def train_for(name: str, data: ImageDataset, seconds: float, seed: int = 0,
     if name == "gan":
         return _train_gan(data, seconds, seed, device, progress, start, budget,
                           gan_changes or {})
+    if name == "diffusion":
+        return _train_diffusion(data, seconds, seed, device, progress, start, budget)
     return _train_hybrid(name, data, seconds, seed, device, progress, start)
 
 
@@ -201,6 +214,40 @@ def _train_gan(data, seconds, seed, device, progress, start, budget, changes) ->
                    len(history.get("step", [])), history, diverged)
 
 
+def _diffusion_trained(model: ImageDiffusion, seconds: float, steps: int,
+                       history: dict[str, list[float]], diverged: str | None,
+                       nll_draws: int) -> Trained:
+    def sample(n: int, gen: torch.Generator) -> torch.Tensor:
+        return model.sample_images(n, gen)
+
+    def nll_bound(x_binary: torch.Tensor, seed: int) -> float:
+        return model.nll_bound(x_binary, draws=nll_draws,
+                               generator=torch.Generator().manual_seed(30_000 + seed))[0]
+
+    return Trained("diffusion", model, sample, seconds, steps, history, diverged,
+                   nll_bound=nll_bound)
+
+
+def _train_diffusion(data, seconds, seed, device, progress, start, budget) -> Trained:
+
+    recipe = image_recipe(budget)
+    model = ImageDiffusion(replace(recipe.model, image_shape=data.image_shape))
+    config = replace(recipe.train, steps=STEPS_CAP, max_seconds=seconds)
+    x = to_diffusion_space(data.x_train)
+    diverged, run = None, None
+    try:
+        run = train_diffusion(model, x, model.schedule, config, device=device,
+                              generator=torch.Generator().manual_seed(seed), progress=progress)
+    except TrainingDiverged as err:
+        diverged = str(err)
+    final = run.ema_model if run is not None and run.ema_model is not None else model
+    final.eval()
+    return _diffusion_trained(final, time.perf_counter() - start,
+                              run.steps if run is not None else 0,
+                              run.history if run is not None else {}, diverged,
+                              recipe.nll_draws)
+
+
 def _train_hybrid(name, data, seconds, seed, device, progress, start) -> Trained:
 
     model: nn.Module = (VAEGAN(VAEGANConfig(image_shape=data.image_shape)) if name == "vae-gan"
@@ -233,7 +280,9 @@ def score(trained: Trained, data: ImageDataset, classifier: nn.Module, *, n_samp
     images = trained.sample(n_samples, torch.Generator().manual_seed(20_000 + seed))
     scores = digit_scores(images, data.x_train, classifier, seed=seed).as_dict()
     nll = None
-    if trained.vae is not None and nll_samples > 0:
+    if trained.nll_bound is not None and nll_samples > 0:
+        nll = trained.nll_bound(binarize(data.x_test, "fixed", seed=12345), seed)
+    elif trained.vae is not None and nll_samples > 0:
         x_test = binarize(data.x_test, "fixed", seed=12345)
         nll = estimate_log_likelihood(trained.vae, x_test.to(next(trained.vae.parameters())
                                                              .device),
@@ -246,13 +295,13 @@ def score(trained: Trained, data: ImageDataset, classifier: nn.Module, *, n_samp
 
 REFERENCE_SECONDS = 1200.0  # the reference models' training budget: 20 minutes each
 _CONFIGS: dict[str, type] = {"vae": VAEConfig, "gan": GANConfig, "vae-gan": VAEGANConfig,
-                             "aae": AAEConfig}
+                             "aae": AAEConfig, "diffusion": ImageDiffusionConfig}
 
 
 def reference_name(model: str, seed: int) -> str:
     """The checkpoint name of a reference model: ``compare-<model>-s<seed>``."""
-    if model not in MODELS:
-        raise ValueError(f"unknown model {model!r}; expected one of {', '.join(MODELS)}")
+    if model not in ALL_MODELS:
+        raise ValueError(f"unknown model {model!r}; expected one of {', '.join(ALL_MODELS)}")
     if not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     return f"compare-{model}-s{seed}"
@@ -277,8 +326,8 @@ def save_trained(trained: Trained, directory: str | Path, name: str, *, command:
     verified checkpoint; the manifest keeps its config, the command, the training seconds
     and updates, and ``metrics``."""
 
-    if trained.name not in MODELS:
-        raise ValueError(f"trained.name must be one of {', '.join(MODELS)}, got "
+    if trained.name not in ALL_MODELS:
+        raise ValueError(f"trained.name must be one of {', '.join(ALL_MODELS)}, got "
                          f"{trained.name!r}")
     entry_metrics = {"seconds": round(trained.seconds, 1), "updates": trained.steps,
                      "diverged": trained.diverged, **(metrics or {})}
@@ -290,9 +339,13 @@ def save_trained(trained: Trained, directory: str | Path, name: str, *, command:
 
 def load_trained(name: str, directory: str | Path | None = None,
                  device: torch.device | str | None = None) -> Trained:
-    """Rebuild a model saved by :func:`save_trained` from its verified checkpoint (default
-    folder: the book's reference checkpoints), in eval mode, ready to sample and score."""
+    """Rebuild a model saved by :func:`save_trained` from its verified checkpoint, in eval
+    mode, ready to sample and score. Default folder: where
+    :func:`~tutorial_lib.applications.reference_seeds.locate` finds the reference
+    checkpoint ``name`` (the package for seed 0; seeds 1 and 2 are fetched once, verified)."""
 
+    if directory is None:
+        directory = locate(name)
     tensors, entry = load_checkpoint(name, directory)
     kind = entry.model.removeprefix("compare.")
     if not entry.model.startswith("compare.") or kind not in _CONFIGS:
@@ -301,10 +354,14 @@ def load_trained(name: str, directory: str | Path | None = None,
     config = _config_from_json(_CONFIGS[kind], entry.config)
     device = get_device(device)
     model: nn.Module = {"vae": VAE, "gan": make_generator, "vae-gan": VAEGAN,
-                        "aae": AAE}[kind](config)
+                        "aae": AAE, "diffusion": ImageDiffusion}[kind](config)
     model.load_state_dict(tensors)
     model = model.to(device).eval()
     seconds = float(entry.metrics.get("seconds", 0.0))
+    if kind == "diffusion":
+        return _diffusion_trained(model, seconds, entry.steps, {},
+                                  entry.metrics.get("diverged"),
+                                  image_recipe("book").nll_draws)
     if kind == "vae":
         sample, vae = _vae_sampler(model), model
     elif kind == "gan":

@@ -38,6 +38,7 @@ from tutorial_lib.applications.anomaly import (
     roc_auc,
 )
 from tutorial_lib.applications.head_to_head import (
+    ALL_MODELS,
     DESCRIPTIONS,
     LIKELIHOOD,
     MODELS,
@@ -277,8 +278,8 @@ def run_bench(models: list[str] | None = None, seeds: int = 3, budget: str | Non
 
     models = list(MODELS if models is None else models)
     for m in models:
-        if m not in MODELS:
-            raise ValueError(f"unknown model {m!r}; expected some of {', '.join(MODELS)}")
+        if m not in ALL_MODELS:
+            raise ValueError(f"unknown model {m!r}; expected some of {', '.join(ALL_MODELS)}")
     if seeds < 1:
         raise ValueError(f"seeds must be at least 1, got {seeds}")
     if workers < 1:
@@ -489,7 +490,8 @@ def anomaly_table(result: dict[str, Any]) -> str:
 
 def extra_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--models", default=None,
-                        help=f"comma-separated subset of {','.join(MODELS)} (default: all)")
+                        help=f"comma-separated subset of {','.join(ALL_MODELS)} (default: "
+                             f"{','.join(MODELS)})")
     parser.add_argument("--workers", type=int, default=1,
                         help="processes running jobs in parallel, one torch thread each "
                              "(default: 1)")

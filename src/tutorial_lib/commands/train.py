@@ -58,14 +58,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="folder for the checkpoint and its manifest (default: checkpoints)")
     c.set_defaults(run=run_classifier)
 
-    h = sub.add_parser("head-to-head", help="one of chapter 10's four models, trained for a "
+    h = sub.add_parser("head-to-head", help="one of chapter 10's models, trained for a "
                                             "wall-clock budget",
-                       description="Train the VAE, the GAN, the VAE-GAN or the AAE of "
-                                   "chapter 10 on mnist5k for a fixed wall-clock time with "
+                       description="Train the VAE, the GAN, the VAE-GAN, the AAE or the "
+                                   "diffusion model of chapter 10 on mnist5k for a fixed "
+                                   "wall-clock time with "
                                    "its recipe, and save it as a verified checkpoint. The "
                                    "book's reference models: --seconds 1200 --threads 1 "
                                    "(seed 0 ships with the package).")
-    h.add_argument("--model", required=True, choices=("vae", "gan", "vae-gan", "aae"),
+    h.add_argument("--model", required=True,
+                   choices=("vae", "gan", "vae-gan", "aae", "diffusion"),
                    help="which model")
     h.add_argument("--seconds", type=float, default=1200.0,
                    help="training wall-clock in seconds (default: 1200, the reference)")

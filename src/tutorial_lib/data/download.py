@@ -39,6 +39,7 @@ __all__ = [
     "RemoteDataset",
     "data_dir",
     "download",
+    "fetch_file",
     "load_remote",
 ]
 
@@ -174,19 +175,30 @@ def remove_stale_temporaries(folder: Path, older_than: float = STALE_TEMPORARY_S
     return removed
 
 
-def _retrieve(
-    spec: RemoteDataset,
+def fetch_file(
+    mirrors: tuple[str, ...],
     filename: str,
     known_hash: str,
     folder: Path,
     *,
-    timeout: float,
-    progress: bool,
+    timeout: float = 30.0,
+    progress: bool = True,
+    what: str = "",
+    hint: str = "",
 ) -> Path:
-    """One file from the first mirror that delivers it with ``known_hash``, or DownloadError."""
+    """``folder / filename`` from the first of ``mirrors`` (base URLs ending in ``/``) that
+    delivers it with ``known_hash`` (``"sha256:<hex>"`` or ``"md5:<hex>"``); a cached file
+    with that hash is used without any request.
+
+    Raises :class:`DownloadError` listing every mirror with its reason, then ``hint`` (how
+    to do without the download); ``what`` names the file's owner in the message, e.g.
+    ``"data set 'mnist'"``. No partial file is ever left in ``folder``."""
+    if not _HASH.match(known_hash):
+        raise ValueError(f"hash of {filename} must be 'md5:<32 hex>' or 'sha256:<64 hex>' "
+                         f"(lowercase), got {known_hash!r}")
     stale = (folder / filename).is_file()  # present but, if pooch downloads, not matching
     failures: list[str] = []
-    for mirror in spec.mirrors:
+    for mirror in mirrors:
         downloader = pooch.HTTPDownloader(progressbar=progress, timeout=timeout)
         try:
             path = pooch.retrieve(
@@ -195,11 +207,13 @@ def _retrieve(
             return Path(path)
         except (OSError, ValueError) as exc:  # requests' errors are OSErrors; bad hash: ValueError
             failures.append(f"  - {mirror}: {type(exc).__name__}: {exc}")
-    lines = [f"Could not download {filename} of data set '{spec.name}'; every mirror failed:"]
+    owner = f" of {what}" if what else ""
+    lines = [f"Could not download {filename}{owner}; every mirror failed:"]
     lines += failures
     if stale:
         lines.append(f"The cached {folder / filename} does not match {known_hash}; left in place.")
-    lines.append(_offline_hint(spec, folder))
+    if hint:
+        lines.append(hint)
     raise DownloadError("\n".join(lines))
 
 
@@ -235,7 +249,9 @@ def download(
     folder = (data_dir() if root is None else Path(root)) / spec.name
     remove_stale_temporaries(folder)
     return {
-        key: _retrieve(spec, filename, known_hash, folder, timeout=timeout, progress=progress)
+        key: fetch_file(spec.mirrors, filename, known_hash, folder, timeout=timeout,
+                        progress=progress, what=f"data set '{spec.name}'",
+                        hint=_offline_hint(spec, folder))
         for key, filename, known_hash in spec.files
     }
 

@@ -62,6 +62,7 @@ class MLPDenoiser(nn.Module):
 @dataclass(frozen=True)
 class UNetConfig:
     channels: int = 1  # image channels
+    size: int = 28  # image height = width, a multiple of 4 (two halvings)
     base: int = 32  # feature maps at 28x28; 2x base at 14x14 and 7x7
     embed_dim: int = 64  # features of the step embedding
     groups: int = 8  # GroupNorm groups (divides base)
@@ -85,13 +86,17 @@ class _ResBlock(nn.Module):
 
 
 class UNetDenoiser(nn.Module):
-    """eps_theta for digits: (B, C, 28, 28), (B,) -> (B, C, 28, 28). Two resolutions down
-    and up (28 -> 14 -> 7 -> 14 -> 28), a residual block at each, skip connections across."""
+    """eps_theta for digits: (B, C, S, S), (B,) -> (B, C, S, S), S = ``config.size`` (28 for
+    MNIST). Two resolutions down and up (28 -> 14 -> 7 -> 14 -> 28), a residual block at
+    each, skip connections across."""
 
     def __init__(self, config: UNetConfig = UNetConfig()) -> None:
         super().__init__()
-        for name in ("channels", "base", "embed_dim", "groups"):
+        for name in ("channels", "size", "base", "embed_dim", "groups"):
             check_positive_int(getattr(config, name), f"config.{name}")
+        if config.size % 4:
+            raise ValueError(f"config.size: expected a multiple of 4 (the U-Net halves it "
+                             f"twice), got {config.size}")
         if config.base % config.groups:
             raise ValueError(f"config.groups ({config.groups}) must divide config.base "
                              f"({config.base})")
@@ -112,7 +117,8 @@ class UNetDenoiser(nn.Module):
                                  nn.Conv2d(c, config.channels, 3, padding=1))
 
     def forward(self, z: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        check_tensor(z, "z", ndim=4, last_dims=(self.config.channels, 28, 28))
+        size = self.config.size
+        check_tensor(z, "z", ndim=4, last_dims=(self.config.channels, size, size))
         e = self.embed(step_embedding(t, self.config.embed_dim))
         h1 = self.down1(self.inp(z), e)
         h2 = self.down2(self.pool1(h1), e)
