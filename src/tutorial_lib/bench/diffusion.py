@@ -11,6 +11,14 @@ nearest mode), so that its rows sit in chapter 8's table. Each run also measures
 - the sampling cost: seconds per 1,000 samples at each number of steps.
 
     python -m tutorial_lib bench diffusion --seeds 5 --workers 2
+
+``--data mnist5k`` scores instead the diffusion model of the digits from its reference
+checkpoint (``compare-diffusion-s<seed>``, trained by ``train head-to-head --model
+diffusion``): chapter 10's digit-feature scores at several numbers of sampling steps, the
+seconds per 1,000 samples of each against those of the reference GAN and VAE, and the
+negative ELBO on the binarized test digits in nats.
+
+    python -m tutorial_lib bench diffusion --data mnist5k --seeds 1
 """
 
 from __future__ import annotations
@@ -37,6 +45,9 @@ from tutorial_lib.seeding import set_seed
 from tutorial_lib.training import TrainingDiverged
 
 SAMPLING_STEPS = (100, 50, 20, 10, 5)  # respaced chains, besides the full one
+DIGIT_STEPS = (100, 50, 20, 10)  # sampling chains of the digits' model
+DIGIT_SAMPLES = 1000  # generated digits scored, as in chapter 10's tables
+NLL_DRAWS = 20  # uniform steps per test digit for the ELBO estimate
 ABLATION = (("ema", "posterior"), ("ema", "beta"), ("raw", "posterior"), ("raw", "beta"))
 
 
@@ -89,6 +100,44 @@ def train_and_measure(data: str, seed: int, budget: str | None = None,
             "steps": recipe.train.steps, "ablation": ablation, "by_steps": by_steps}
 
 
+def score_digits(seed: int, device: str | None = None, threads: int | None = None
+                 ) -> dict[str, Any]:
+    """The digits' reference diffusion model of ``seed``: scores at each number of
+    sampling steps in :data:`DIGIT_STEPS`, seconds per 1,000 samples (and the reference GAN's
+    and VAE's, seed 0, on the same thread), and the bound on the test NLL."""
+    from tutorial_lib.applications.head_to_head import load_trained, reference_name
+    from tutorial_lib.data.images import binarize, load_images
+    from tutorial_lib.metrics import digit_scores, load_classifier
+
+    if threads:
+        torch.set_num_threads(threads)
+    dev = get_device(device)
+    data, classifier = load_images("mnist5k", "book"), load_classifier(device=dev)
+    trained = load_trained(reference_name("diffusion", seed), device=dev)
+    model = trained.model
+    by_steps = {}
+    for k in DIGIT_STEPS:
+        start = time.perf_counter()
+        images = model.sample_images(DIGIT_SAMPLES, torch.Generator().manual_seed(20_000 + seed),
+                                     steps=k)
+        seconds = time.perf_counter() - start
+        scores = digit_scores(images, data.x_train, classifier, seed=seed).as_dict()
+        by_steps[str(k)] = {**scores, "seconds_per_1000": 1000 * seconds / DIGIT_SAMPLES}
+    others = {}
+    for name in ("gan", "vae"):
+        other = load_trained(reference_name(name, 0), device=dev)
+        start = time.perf_counter()
+        other.sample(DIGIT_SAMPLES, torch.Generator().manual_seed(1))
+        others[name] = 1000 * (time.perf_counter() - start) / DIGIT_SAMPLES
+    x_test = binarize(data.x_test, "fixed", seed=12345)
+    nll, nll_se = model.nll_bound(x_test, draws=NLL_DRAWS,
+                                  generator=torch.Generator().manual_seed(30_000 + seed))
+    return {"seed": seed, "updates": trained.steps, "seconds": trained.seconds,
+            "sample_steps": model.config.sample_steps, "by_steps": by_steps,
+            "others_seconds_per_1000": others, "nll_bound": nll, "nll_bound_se": nll_se,
+            "nll_draws": NLL_DRAWS, "test_digits": len(x_test)}
+
+
 def _median_block(runs: list[dict[str, Any]], key: str) -> dict[str, dict[str, float]]:
     """Median over seeds of modes, high quality (and seconds) for each entry of runs[key]."""
     out = {}
@@ -101,7 +150,22 @@ def _median_block(runs: list[dict[str, Any]], key: str) -> dict[str, dict[str, f
     return out
 
 
+def run_digits(args: argparse.Namespace) -> dict[str, Any]:
+    if args.seeds < 1:
+        raise ValueError(f"seeds must be at least 1, got {args.seeds}")
+    dev = str(get_device(args.device))
+    start = time.perf_counter()
+    runs = [score_digits(seed, dev) for seed in range(args.seeds)]
+    return {"bench": "diffusion", "data": "mnist5k", "torch": torch.__version__,
+            "device": dev, "seeds": args.seeds, "n_samples": DIGIT_SAMPLES, "runs": runs,
+            "command": f"python -m tutorial_lib bench diffusion --data mnist5k --seeds "
+                       f"{args.seeds}",
+            "seconds_total": time.perf_counter() - start}
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    if args.data == "mnist5k":
+        return run_digits(args)
     data = list(TOY_SETS) if args.data == "both" else [args.data]
     if args.seeds < 1 or args.workers < 1:
         raise ValueError(f"seeds and workers must be at least 1, got {args.seeds} and "
@@ -126,8 +190,27 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "seconds_total": time.perf_counter() - start}
 
 
+def _digits_table(result: dict[str, Any]) -> str:
+    lines = [f"bench diffusion, digits | device {result['device']} | {result['seeds']} "
+             f"seed(s) | {result['n_samples']} samples | {result['seconds_total']:.0f} s"]
+    for run in result["runs"]:
+        lines.append(f"seed {run['seed']}: {run['updates']} updates in {run['seconds']:.0f} s; "
+                     f"-ELBO on binarized test digits {run['nll_bound']:.1f} +- "
+                     f"{run['nll_bound_se']:.1f} nats; s per 1000 samples: " + ", ".join(
+                         f"{k} {v:.2f}" for k, v in run["others_seconds_per_1000"].items()))
+        lines.append(f"{'steps':>6}{'FID':>8}{'KID':>8}{'prec.':>7}{'recall':>7}{'TV':>7}"
+                     f"{'s/1000':>8}")
+        for k, r in run["by_steps"].items():
+            lines.append(f"{k:>6}{r['fid']:8.1f}{r['kid']:8.1f}{r['precision']:7.3f}"
+                         f"{r['recall']:7.3f}{r['class_tv']:7.3f}{r['seconds_per_1000']:8.1f}")
+    return "\n".join(lines)
+
+
 def table(result: dict[str, Any]) -> str:
-    """Chapter 8's format (median over seeds [min]), then the ablation and the step counts."""
+    """Chapter 8's format (median over seeds [min]), then the ablation and the step counts;
+    or, for the digits, the scores at each number of sampling steps."""
+    if result.get("data") == "mnist5k":
+        return _digits_table(result)
     lines = [f"bench diffusion | budget {result['budget']} | device {result['device']} | "
              f"{result['seeds']} seed(s) | {result['eval_samples']} samples per run | "
              f"{result['seconds_total']:.0f} s",
@@ -154,7 +237,7 @@ def extra_arguments(parser: argparse.ArgumentParser) -> None:
 TARGET = Target(
     help="train the diffusion model on the ring and grid mixtures; modes, quality, sampling "
          "steps and cost",
-    data_choices=("both", *TOY_SETS),
+    data_choices=("both", *TOY_SETS, "mnist5k"),
     default_data="both",
     run=run,
     table=table,
