@@ -288,3 +288,20 @@ def test_the_elbo_weights_in_terms_of_the_signal_to_noise_ratio() -> None:
         t = torch.arange(2, s.T + 1)
         expected = 0.5 * (snr[t - 1] / snr[t] - 1)
         assert torch.allclose(elbo_weights(s, "posterior")[t], expected, rtol=1e-9)
+
+
+def test_clipping_the_implied_image_changes_nothing_inside_the_range() -> None:
+    """The posterior mean given the implied image x^ is exactly mu_theta: with a range too
+    wide to clip anything the clipped sampler draws the same samples; with the data's range
+    the samples stay in it."""
+    s = respace(linear_schedule(100), 12)
+    model = MLPDenoiser(DenoiserConfig(hidden=16, layers=1))
+    wide, _ = ancestral_sample(model, (50, 2), s, generator=torch.Generator().manual_seed(13),
+                               clip=(-1e9, 1e9))
+    plain, _ = ancestral_sample(model, (50, 2), s, generator=torch.Generator().manual_seed(13))
+    assert torch.allclose(wide, plain, rtol=1e-4, atol=1e-4)
+    tight, _ = ancestral_sample(model, (50, 2), s, generator=torch.Generator().manual_seed(13),
+                                clip=(-1.0, 1.0))
+    assert tight.min() >= -1 and tight.max() <= 1
+    with pytest.raises(ValueError, match="clip"):
+        ancestral_sample(model, (5, 2), s, clip=(1.0, -1.0))

@@ -84,7 +84,8 @@ class ImageDiffusion(nn.Module):
     def sample_images(self, n: int, generator: torch.Generator | None = None,
                       steps: int | None = None, batch_size: int = 500) -> torch.Tensor:
         """``n`` images in [0, 1], (n, C, S, S) on the CPU, by ancestral sampling on a chain
-        of ``steps`` (default ``config.sample_steps``) respaced steps."""
+        of ``steps`` (default ``config.sample_steps``) respaced steps, the implied image
+        clipped to [-1, 1] at every step."""
         check_positive_int(n, "n")
         steps = self.config.sample_steps if steps is None else steps
         chain = self.schedule if steps == self.config.T else respace(self.schedule, steps)
@@ -96,7 +97,7 @@ class ImageDiffusion(nn.Module):
             m = min(batch_size, n - start)
             z, _ = ancestral_sample(self, (m, *self.config.image_shape), chain,
                                     sigma=self.config.sigma, generator=generator,
-                                    device=device)
+                                    device=device, clip=(-1.0, 1.0))
             out.append(from_model_space(z))
         self.train(was_training)
         return torch.cat(out)

@@ -57,7 +57,9 @@ def reverse_variances(schedule: NoiseSchedule, sigma: str = "beta") -> torch.Ten
 
 def elbo_weights(schedule: NoiseSchedule, sigma: str = "beta") -> torch.Tensor:
     """lambda_t = (1 - alpha_t)^2 / (2 sigma_t^2 alpha_t (1 - alpha_bar_t)), (T + 1,) float64:
-    the weight of ||eps - eps_theta||^2 in the t-th KL of the ELBO."""
+    the weight of ||eps - eps_theta||^2 in the t-th KL of the ELBO (t >= 2). At t = 1 it is
+    1 / (2 alpha_1), the weight of the noise error in the Gaussian decoder's reconstruction
+    term (sigma_1^2 = 1 - alpha_1 for both choices); index 0 is 0."""
     a, ab = schedule.alphas, schedule.alpha_bars
     out = torch.zeros_like(a)
     out[1:] = (1 - a[1:]) ** 2 / (2 * reverse_variances(schedule, sigma)[1:] * a[1:]

@@ -4,6 +4,14 @@ For t = T, ..., 2: z_{t-1} = mu_theta(z_t, t) + sigma_t eps_t with eps_t ~ N(0, 
 x = mu_theta(z_1, 1), the decoder's mean at the last step, without noise (Ho et al. 2020,
 Algorithm 2). With a schedule from :func:`~tutorial_lib.diffusion.schedule.respace` the same
 network samples in fewer steps.
+
+For data in a known range (images in [-1, 1]) the sampler can clip: the image that the
+predicted noise implies, x^ = (z_t - sqrt(1 - alpha_bar_t) eps_theta) / sqrt(alpha_bar_t),
+is clipped to the range, and the step's mean is the encoder's posterior mean
+mu~_t(z_t, x^) (x^ itself at t = 1). Without clipping this is exactly mu_theta(z_t, t); with
+it, an early step whose 1 / sqrt(alpha_t) is large cannot blow a small error of the noise
+prediction up into pixel values far outside the data (Ho et al.'s and Nichol & Dhariwal's
+samplers clip the same way). The ELBO is computed without clipping.
 """
 
 from __future__ import annotations
@@ -12,7 +20,7 @@ import torch
 from tqdm.auto import tqdm
 
 from tutorial_lib.diffusion.losses import EpsModel, reverse_variances
-from tutorial_lib.diffusion.process import model_mean
+from tutorial_lib.diffusion.process import model_mean, posterior, predicted_x
 from tutorial_lib.diffusion.schedule import NoiseSchedule
 from tutorial_lib.validation import check_positive_int
 
@@ -23,6 +31,7 @@ __all__ = ["ancestral_sample"]
 def ancestral_sample(eps_model: EpsModel, shape: tuple[int, ...], schedule: NoiseSchedule, *,
                      sigma: str = "beta", generator: torch.Generator | None = None,
                      device: torch.device | str = "cpu", keep: int = 0,
+                     clip: tuple[float, float] | None = None,
                      progress: bool = False) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """Draw ``shape[0]`` samples of the model.
 
@@ -31,6 +40,8 @@ def ancestral_sample(eps_model: EpsModel, shape: tuple[int, ...], schedule: Nois
         sigma: the step variances, as in :func:`~tutorial_lib.diffusion.losses.elbo_terms`.
         keep: also return this many snapshots of the chain, evenly spaced from z_T to x
             (for pictures of the reverse process); 0 for none.
+        clip: (low, high), the data's range: clip the implied image at every step (see the
+            module's docstring); None for unbounded data such as the 2-D mixtures.
     Returns:
         (x, snapshots): x of ``shape`` on the CPU; snapshots a list of CPU tensors.
     """
@@ -39,6 +50,9 @@ def ancestral_sample(eps_model: EpsModel, shape: tuple[int, ...], schedule: Nois
     for n in shape:
         check_positive_int(n, "shape entries")
     check_positive_int(keep, "keep", allow_zero=True)
+    if clip is not None and not (isinstance(clip, tuple) and len(clip) == 2
+                                 and float(clip[0]) < float(clip[1])):
+        raise ValueError(f"clip: expected (low, high) with low < high, or None, got {clip!r}")
     variances = reverse_variances(schedule, sigma)
     z = torch.randn(shape, generator=generator).to(device)
     marks = set(torch.linspace(schedule.T, 1, keep).round().long().tolist()) if keep else set()
@@ -47,8 +61,12 @@ def ancestral_sample(eps_model: EpsModel, shape: tuple[int, ...], schedule: Nois
         if t in marks:
             snapshots.append(z.cpu())
         tt = torch.full((shape[0],), t, dtype=torch.long, device=device)
-        mean = model_mean(z, tt, eps_model(z, schedule.steps[t].expand(shape[0]).to(device)),
-                          schedule)
+        eps_hat = eps_model(z, schedule.steps[t].expand(shape[0]).to(device))
+        if clip is None:
+            mean = model_mean(z, tt, eps_hat, schedule)
+        else:
+            x_hat = predicted_x(z, tt, eps_hat, schedule).clamp(*clip)
+            mean = x_hat if t == 1 else posterior(z, x_hat, tt, schedule)[0]
         if t > 1:
             noise = torch.randn(shape, generator=generator).to(device)
             z = mean + variances[t].sqrt().item() * noise
