@@ -30,6 +30,7 @@ from tutorial_lib.exercises.catalogue import (
     ch13,
     ch14,
     ch15,
+    ch16,
 )
 from tutorial_lib.exercises.checker import Exercise
 
@@ -51,6 +52,8 @@ EXERCISES: dict[str, Exercise] = {ex.id: ex for ex in (
     *ch14.ALL,
 
     *ch15.ALL,
+
+    *ch16.ALL,
 )}
 
 
