@@ -779,6 +779,52 @@ mistake(E, "torch.roll neighbours", "wrap")(
     lambda x: (((x - x.roll(1, 2)) ** 2).flatten(1).sum(1)
                + ((x - x.roll(1, 3)) ** 2).flatten(1).sum(1)).mean())
 
+
+# ch16: from VAEs to diffusion
+def _c16(v):
+    return v[:, None]
+
+
+E = "ch16.forward_sample"
+mistake(E, "variance as the noise's scale", "standard deviation")(
+    lambda x, ab, e: _c16(ab).sqrt() * x + _c16(1 - ab) * e)
+mistake(E, "alpha_bar without its square root on x", "not by alpha_bar_t")(
+    lambda x, ab, e: _c16(ab) * x + _c16(1 - ab).sqrt() * e)
+mistake(E, "the two scales swapped", "swapped")(
+    lambda x, ab, e: _c16(1 - ab).sqrt() * x + _c16(ab).sqrt() * e)
+
+E = "ch16.step_kl"
+mistake(E, "variance term without the factor d", "per coordinate")(
+    lambda mq, vq, mp, vp: 0.5 * (vq / vp - 1 - torch.log(vq / vp))
+    + ((mq - mp) ** 2).sum(1) / (2 * vp))
+mistake(E, "distance divided by var_q", "2 var_p")(
+    lambda mq, vq, mp, vp: mq.shape[1] / 2 * (vq / vp - 1 - torch.log(vq / vp))
+    + ((mq - mp) ** 2).sum(1) / (2 * vq))
+mistake(E, "mean over coordinates of the distance", "not a mean")(
+    lambda mq, vq, mp, vp: mq.shape[1] / 2 * (vq / vp - 1 - torch.log(vq / vp))
+    + ((mq - mp) ** 2).mean(1) / (2 * vp))
+
+E = "ch16.decoder_mean"
+mistake(E, "square root over the numerator too", "denominator only")(
+    lambda z, e, a, ab: (z - _c16((1 - a).sqrt() / (1 - ab).sqrt()) * e) / _c16(a).sqrt())
+mistake(E, "forgot to divide by sqrt(alpha_t)", "divide the whole bracket")(
+    lambda z, e, a, ab: z - _c16((1 - a) / (1 - ab).sqrt()) * e)
+mistake(E, "alpha and alpha_bar swapped", "swapped")(
+    lambda z, e, a, ab: (z - _c16((1 - ab) / (1 - a).sqrt()) * e) / _c16(ab).sqrt())
+mistake(E, "returned the image estimate", "mean of z_0")(
+    lambda z, e, a, ab: (z - _c16(1 - ab).sqrt() * e) / _c16(ab).sqrt())
+
+E = "ch16.noise_prediction_loss"
+mistake(E, "the network sees x", "noisy z_t")(
+    lambda m, x, ab, e: (e - m(x, ab)).pow(2).mean(1))
+mistake(E, "the target is x", "target is the noise")(
+    lambda m, x, ab, e: (x - m(_c16(ab).sqrt() * x + _c16(1 - ab).sqrt() * e, ab))
+    .pow(2).mean(1))
+mistake(E, "sum over coordinates", "not the sum")(
+    lambda m, x, ab, e: (e - m(_c16(ab).sqrt() * x + _c16(1 - ab).sqrt() * e, ab))
+    .pow(2).sum(1))
+
+
 C: list[tuple[str, str, Callable]] = []
 
 
@@ -1287,6 +1333,53 @@ correct(E, "conv2d with difference kernels")(
                + 0).flatten(1).sum(1).view(len(x), -1).sum(1).mean()
     + (F.conv2d(x.flatten(0, 1)[:, None], torch.tensor([[[[-1.0, 1.0]]]])) ** 2)
     .flatten(1).sum(1).view(len(x), -1).sum(1).mean())
+
+
+# correct variants, ch16: from VAEs to diffusion
+E = "ch16.forward_sample"
+correct(E, "unsqueeze")(
+    lambda x, ab, e: ab.unsqueeze(1).sqrt() * x + (1 - ab).unsqueeze(1).sqrt() * e)
+correct(E, "torch.sqrt and view")(
+    lambda x, ab, e: torch.sqrt(ab).view(-1, 1) * x + torch.sqrt(1 - ab).view(-1, 1) * e)
+correct(E, "einsum")(
+    lambda x, ab, e: torch.einsum("b,bd->bd", ab.sqrt(), x)
+    + torch.einsum("b,bd->bd", (1 - ab).sqrt(), e))
+
+E = "ch16.step_kl"
+correct(E, "torch.distributions, summed")(
+    lambda mq, vq, mp, vp: TD.kl_divergence(TD.Normal(mq, vq.sqrt()[:, None].expand_as(mq)),
+                                            TD.Normal(mp, vp.sqrt()[:, None].expand_as(mp)))
+    .sum(1))
+correct(E, "log-variances")(
+    lambda mq, vq, mp, vp: 0.5 * (mq.shape[1] * (torch.log(vp) - torch.log(vq) + vq / vp - 1)
+                                  + ((mq - mp) ** 2).sum(1) / vp))
+correct(E, "per coordinate, then summed")(
+    lambda mq, vq, mp, vp: (torch.log(vp.sqrt() / vq.sqrt())[:, None]
+                            + (vq[:, None] + (mq - mp) ** 2) / (2 * vp[:, None]) - 0.5).sum(1))
+
+E = "ch16.decoder_mean"
+correct(E, "with beta = 1 - alpha")(
+    lambda z, e, a, ab: (z - ((1 - a) / (1 - ab).sqrt())[:, None] * e) * a.rsqrt()[:, None])
+correct(E, "the posterior mean of the implied image")(
+    lambda z, e, a, ab: (
+        ((ab / a).sqrt() * (1 - a) / (1 - ab))[:, None]
+        * ((z - (1 - ab).sqrt()[:, None] * e) / ab.sqrt()[:, None])
+        + (a.sqrt() * (1 - ab / a) / (1 - ab))[:, None] * z))
+correct(E, "two steps")(
+    lambda z, e, a, ab: (z / a.sqrt()[:, None])
+    - ((1 - a) / ((1 - ab).sqrt() * a.sqrt()))[:, None] * e)
+
+E = "ch16.noise_prediction_loss"
+correct(E, "mse_loss without reduction")(
+    lambda m, x, ab, e: F.mse_loss(m(ab.sqrt()[:, None] * x + (1 - ab).sqrt()[:, None] * e,
+                                     ab), e, reduction="none").mean(1))
+correct(E, "squared norm over d")(
+    lambda m, x, ab, e: torch.linalg.vector_norm(
+        e - m(ab.sqrt()[:, None] * x + (1 - ab).sqrt()[:, None] * e, ab), dim=1) ** 2
+    / x.shape[1])
+correct(E, "mean over the last axis")(
+    lambda m, x, ab, e: ((m(ab.sqrt()[:, None] * x + (1 - ab).sqrt()[:, None] * e, ab) - e)
+                         ** 2).mean(dim=-1))
 
 
 # ------------------------------------------------------------- held out
