@@ -254,6 +254,73 @@ def test_merging_an_anomaly_block_keeps_the_stored_models(tmp_path) -> None:
         merge_anomaly(result, str(path))
 
 
+def _model_row(values: dict[str, list[float]]) -> dict[str, object]:
+    from tutorial_lib.results import mean_and_sd
+
+    row: dict[str, object] = {"description": "a model", "failures": 0, "diverged": 0}
+    for key, per_seed in values.items():
+        row[key], row[f"{key}_std"] = mean_and_sd(per_seed)
+        row[f"{key}_per_seed"] = per_seed
+    return row
+
+
+def test_merging_rows_of_models_keeps_the_stored_rows_and_their_convention(tmp_path) -> None:
+    from tutorial_lib.bench.head_to_head import merge_models, table
+    from tutorial_lib.results import STD_DDOF, load_result, sample_sd
+
+    stored = load_result("bench_compare")
+    path = tmp_path / "bench_compare.json"
+    path.write_text(json.dumps(stored))
+    fids = [50.0, 60.0, 80.0]
+    result = {**{k: stored[k] for k in ("settings", "seeds", "real", "budget", "data")},
+              "std_ddof": STD_DDOF, "command": "python -m tutorial_lib bench compare "
+              "--models new --no-anomaly --merge-into x.json",
+              "models": {"new": _model_row({"fid": fids, "kid": [1.0, 2.0, 3.0],
+                                            "precision": [.5, .6, .7], "recall": [.5, .5, .5],
+                                            "class_tv": [.1, .2, .3], "steps": [1, 2, 3],
+                                            "seconds": [300.0, 300.0, 300.0]})}}
+    result["models"]["new"]["nll"] = result["models"]["new"]["nll_std"] = None
+    merged = merge_models(result, str(path))
+    assert json.loads(path.read_text()) == merged
+    assert {k: merged["models"][k] for k in stored["models"]} == stored["models"]
+    assert {k: v for k, v in merged.items() if k != "models"} == {
+        k: v for k, v in stored.items() if k != "models"}
+    row = merged["models"]["new"]
+    assert row["command"] == result["command"] and row["fid"] == pytest.approx(np.mean(fids))
+    # stored in the file's convention, and read back as the sample sd of the three values
+    assert row["fid_std"] == pytest.approx(np.std(fids, ddof=stored.get("std_ddof", 0)))
+    assert sample_sd(merged, row["fid_std"]) == pytest.approx(np.std(fids, ddof=1))
+    assert "new" in table(merged)
+    # rows scored another way are refused, and the file is left as it was
+    for key, value in (("seeds", 2), ("settings", {**stored["settings"], "n_samples": 10}),
+                       ("real", {**stored["real"], "fid": stored["real"]["fid"] + 1})):
+        with pytest.raises(ValueError, match=key.rstrip("s") if key != "real" else "real line"):
+            merge_models({**result, key: value}, str(path))
+    assert json.loads(path.read_text()) == merged
+
+
+def test_merging_some_reference_rows_keeps_the_others(tmp_path) -> None:
+    from tutorial_lib.bench.head_to_head import merge_reference
+    from tutorial_lib.results import load_result
+
+    stored = load_result("bench_compare")
+    path = tmp_path / "bench_compare.json"
+    path.write_text(json.dumps(stored))
+    meta = stored["reference_settings"]
+    result = {**meta, "command": "python -m tutorial_lib bench compare --from-checkpoints "
+              "--models new", "reference": {"new": {"fid": 1.0, "fid_per_seed": [1.0]}}}
+    merged = merge_reference(result, str(path))
+    assert {k: merged["reference"][k] for k in stored["reference"]} == stored["reference"]
+    assert merged["reference"]["new"]["command"] == result["command"]
+    assert merged["reference_command"] == stored["reference_command"]
+    with pytest.raises(ValueError, match="settings"):
+        merge_reference({**result, "settings": {}}, str(path))
+    # a run that scores every stored model replaces the block and its settings
+    every = {name: {"fid": 2.0} for name in merged["reference"]}
+    again = merge_reference({**result, "reference": every, "command": "all"}, str(path))
+    assert again["reference"] == every and again["reference_command"] == "all"
+
+
 @pytest.mark.slow
 def test_bench_compare_runs_the_anomaly_protocol_alone(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:

@@ -12,7 +12,9 @@ scored three ways (negative ELBO; the same minus the image's compressed length; 
 density of its code under a mixture fitted to the training codes). The JSON's ``anomaly``
 block holds the ROC AUC per held-out digit and score, and their means over the ten tasks.
 ``--anomaly-only --merge-into FILE`` reruns that block alone and writes it into a stored
-result, keeping the rest of the file.
+result, keeping the rest of the file; ``--models M --no-anomaly --merge-into FILE`` adds
+or replaces the rows of models M alike (e.g. chapter 16's diffusion model), and
+``--from-checkpoints --models M --merge-into FILE`` their rows of the reference block.
 """
 
 from __future__ import annotations
@@ -332,15 +334,69 @@ ANOMALY_KEYS = ("anomaly", "anomaly_auc", "anomaly_auc_std", "anomaly_auc_per_se
                 "anomaly_auc_complexity_corrected")
 
 
+def _check_same_protocol(stored: dict[str, Any], result: dict[str, Any], block: str) -> None:
+    """Rows merged into a stored table must be scored like its other rows: the same
+    settings, number of seeds and real line (within float rounding)."""
+
+    for key in ("settings", "seeds"):
+        if stored[key] != result[key]:
+            raise ValueError(f"the {block} block was run with {key} {stored[key]!r}, this "
+                             f"run with {result[key]!r}: rows of one table must be scored "
+                             "alike")
+    for key, value in stored["real"].items():
+        if not np.isclose(value, result["real"][key], rtol=1e-6, atol=1e-9):
+            raise ValueError(f"the real line differs from the stored {block} block's "
+                             f"({key}: {value!r} stored, {result['real'][key]!r} now)")
+
+
 def merge_reference(result: dict[str, Any], path: str) -> dict[str, Any]:
-    """Write the ``reference`` block of ``result`` into the stored result at ``path``
-    (atomically), keeping its other keys; its command goes in ``reference_command``."""
+    """Write the model rows of the ``reference`` block of ``result`` into the stored result
+    at ``path`` (atomically), keeping its other keys and rows. A run that scores every
+    stored model replaces the block and its ``reference_settings``, with its command in
+    ``reference_command``; a run that scores some models (``--models``) must be scored like
+    the stored block and its rows carry their own ``command``."""
 
     stored = _read_stored(path)
-    stored["reference"] = result["reference"]
-    stored["reference_settings"] = {k: result[k] for k in (
+    settings = {k: result[k] for k in (
         "settings", "real", "device", "seeds", "std_ddof", "workers", "torch", "checkpoints")}
-    stored["reference_command"] = result["command"]
+    old = stored.get("reference", {})
+    if set(result["reference"]) >= set(old):
+        stored["reference"] = result["reference"]
+        stored["reference_settings"] = settings
+        stored["reference_command"] = result["command"]
+    else:
+        _check_same_protocol(stored["reference_settings"], result, "reference")
+        if stored["reference_settings"]["std_ddof"] != result["std_ddof"]:
+            raise ValueError("the stored reference block uses another std_ddof")
+        for name, row in result["reference"].items():
+            old[name] = {**row, "command": result["command"]}
+    atomic_write_text(Path(path), json.dumps(stored, sort_keys=True) + "\n")
+    return stored
+
+
+def merge_models(result: dict[str, Any], path: str) -> dict[str, Any]:
+    """Write the rows of ``result["models"]`` (a run of some models, e.g. ``--models
+    diffusion --no-anomaly``) into the ``models`` block of the stored result at ``path``
+    (atomically), keeping its other rows and keys. The run must have the stored table's
+    settings, seeds and real line; each merged row carries its ``command``, and its spreads
+    are converted exactly to the stored file's ``std_ddof`` (0 when it names none):
+    sd_stored = sd sqrt((n - ddof) / (n - ddof_stored))."""
+
+    stored = _read_stored(path)
+    if "models" not in result or "models" not in stored:
+        raise ValueError("merge_models needs a run with models and a stored table of models")
+    for key in ("budget", "data"):
+        if stored[key] != result[key]:
+            raise ValueError(f"the stored table is for {key} {stored[key]!r}, this run for "
+                             f"{result[key]!r}")
+    _check_same_protocol(stored, result, "models")
+    n, ddof, ddof_stored = result["seeds"], result["std_ddof"], stored.get("std_ddof", 0)
+    factor = float(np.sqrt((n - ddof) / (n - ddof_stored))) if n > 1 else 1.0
+    for name, row in result["models"].items():
+        stored["models"][name] = {
+            **{k: (v * factor if k.endswith("_std") and v is not None else v)
+               for k, v in row.items()},
+            "command": result["command"]}
     atomic_write_text(Path(path), json.dumps(stored, sort_keys=True) + "\n")
     return stored
 
@@ -394,15 +450,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.anomaly_only and (args.no_anomaly or args.models):
         raise ValueError("--anomaly-only runs the anomaly protocol alone: drop --no-anomaly "
                          "and --models")
-    if args.merge_into and not args.anomaly_only:
-        raise ValueError("--merge-into stores an anomaly block or a reference block: use it "
-                         "with --anomaly-only or --from-checkpoints")
+    if args.merge_into and not args.anomaly_only and not (args.models and args.no_anomaly):
+        raise ValueError("--merge-into stores an anomaly block, a reference block or rows of "
+                         "models: use it with --anomaly-only, --from-checkpoints, or "
+                         "--models M --no-anomaly")
     models = [] if args.anomaly_only else (args.models.split(",") if args.models else None)
     result = run_bench(models, seeds=args.seeds, budget=args.budget, device=args.device,
                        workers=args.workers, anomaly=not args.no_anomaly)
     result["command"] = shlex.join(["python", "-m", "tutorial_lib", *sys.argv[1:]])
     if args.merge_into:
-        merge_anomaly(result, args.merge_into)
+        (merge_anomaly if args.anomaly_only else merge_models)(result, args.merge_into)
     return result
 
 
@@ -500,8 +557,9 @@ def extra_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--anomaly-only", action="store_true",
                         help="run the leave-one-digit-out anomaly protocol alone")
     parser.add_argument("--merge-into", default=None, metavar="FILE",
-                        help="with --anomaly-only or --from-checkpoints: write that block "
-                             "into this stored bench compare result, keeping its other keys")
+                        help="with --anomaly-only, --from-checkpoints or --models M "
+                             "--no-anomaly: write that block, or those models' rows, into "
+                             "this stored bench compare result, keeping everything else")
     parser.add_argument("--from-checkpoints", nargs="?", const="", default=None,
                         metavar="DIR",
                         help="score the reference checkpoints compare-<model>-s<seed> in DIR "
