@@ -1,6 +1,6 @@
 """Downloads (pooch behind our mirror loop) and the IDX reader, against a loopback server.
 
-Nothing here reaches beyond 127.0.0.1: a ``ThreadingHTTPServer`` on an ephemeral port
+Nothing here reaches beyond 127.0.0.1: the ``loopback`` server (``tests/loopback.py``)
 serves small gzipped IDX files made by the tests, well or badly, and the registry's
 ``"mnist"`` entry is replaced (monkeypatch) by one with these files' hashes and loopback
 mirrors. What is tested is ours: the mirror loop, its error message, the cache folder, the
@@ -15,14 +15,12 @@ import hashlib
 import os
 import socket
 import struct
-import threading
 import time
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
 import pytest
+from loopback import LoopbackServer
 
 from tutorial_lib.cli import main
 from tutorial_lib.data import load_images
@@ -61,59 +59,13 @@ ARRAYS = {
 FILES = {FILENAMES[key]: idx_gz(array) for key, array in ARRAYS.items()}
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    requests: list[str]
-    watch: Path | None  # a folder whose listing is recorded as each request arrives
-    listings: list[list[str]]
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        """Stay quiet when a client hangs up on a truncated body."""
-
-
-class _Handler(BaseHTTPRequestHandler):
-    """Serves ``/<mode>/<filename>``. good: the file; corrupt: one byte flipped; truncated:
-    half the body under the full Content-Length; forbidden: HTTP 403."""
-
-    server: _Server
-
-    def do_GET(self) -> None:
-        self.server.requests.append(self.path)
-        if self.server.watch is not None:
-            self.server.listings.append(sorted(p.name for p in self.server.watch.iterdir()))
-        mode, _, name = self.path.lstrip("/").partition("/")
-        body = FILES.get(name)
-        if body is None or mode == "forbidden":
-            self.send_error(404 if body is None else 403)
-            return
-        if mode == "corrupt":
-            body = body[:-9] + bytes([body[-9] ^ 0xFF]) + body[-8:]
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body[: len(body) // 2] if mode == "truncated" else body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Keep test output quiet."""
-
-
 @pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Server]:
-    for name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("no_proxy", "127.0.0.1")
-    httpd = _Server(("127.0.0.1", 0), _Handler)
-    httpd.requests, httpd.watch, httpd.listings = [], None, []
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    yield httpd
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(timeout=5)
+def server(loopback) -> LoopbackServer:
+    return loopback(FILES)
 
 
-def url(server: _Server, mode: str) -> str:
-    return f"http://127.0.0.1:{server.server_address[1]}/{mode}/"
+def url(server: LoopbackServer, mode: str) -> str:
+    return server.url(mode)
 
 
 def refused_url() -> str:
@@ -151,7 +103,7 @@ def test_data_dir_is_env_or_user_cache(monkeypatch: pytest.MonkeyPatch, tmp_path
 
 
 def test_download_parses_into_the_data_folder(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, server: _Server
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, server: LoopbackServer
 ) -> None:
     use_mirrors(monkeypatch, url(server, "good"))
     monkeypatch.setenv(DATA_ENV, str(tmp_path))
@@ -168,7 +120,7 @@ def test_download_parses_into_the_data_folder(
 
 
 def test_cache_hit_makes_no_request(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, server: _Server
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, server: LoopbackServer
 ) -> None:
     use_mirrors(monkeypatch, url(server, "good"))
     quick(tmp_path)
@@ -179,7 +131,7 @@ def test_cache_hit_makes_no_request(
 
 
 def test_corrupt_first_mirror_falls_back_to_the_second(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, server: _Server
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, server: LoopbackServer
 ) -> None:
     use_mirrors(monkeypatch, url(server, "corrupt"), url(server, "good"))
     np.testing.assert_array_equal(quick(tmp_path)["y_test"], ARRAYS["test_labels"])
@@ -188,7 +140,7 @@ def test_corrupt_first_mirror_falls_back_to_the_second(
 
 
 def test_every_mirror_failing_names_each_and_the_offline_data(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, server: _Server
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, server: LoopbackServer
 ) -> None:
     refused = refused_url()
     modes = ("forbidden", "corrupt", "truncated")
@@ -212,7 +164,7 @@ def test_every_mirror_failing_names_each_and_the_offline_data(
 
 @pytest.mark.parametrize("mode", ["good", "corrupt", "truncated"])
 def test_transfer_goes_through_a_temporary_file(
-    mode: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, server: _Server
+    mode: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, server: LoopbackServer
 ) -> None:
     """While a file downloads, only a temporary file is in the folder; it is renamed to the
     file's name once its hash matches and deleted otherwise."""
@@ -230,7 +182,7 @@ def test_transfer_goes_through_a_temporary_file(
 
 
 def test_stale_cached_file_is_replaced_or_left_with_a_note(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, server: _Server
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, server: LoopbackServer
 ) -> None:
     stale = tmp_path / "mnist" / FILENAMES["train_images"]
     stale.parent.mkdir()
@@ -244,7 +196,7 @@ def test_stale_cached_file_is_replaced_or_left_with_a_note(
 
 
 def test_truncated_idx_file_with_a_matching_hash_is_named(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, server: _Server
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, server: LoopbackServer
 ) -> None:
     name = FILENAMES["train_images"]
     cut = gzip.compress(gzip.decompress(FILES[name])[:-100])
@@ -274,7 +226,7 @@ def test_read_idx_says_what_is_wrong(content: bytes, match: str, tmp_path: Path)
 
 
 def test_label_count_must_match_image_count(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, server: _Server
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, server: LoopbackServer
 ) -> None:
     monkeypatch.setitem(FILES, FILENAMES["test_labels"], idx_gz(ARRAYS["test_labels"][:-1]))
     use_mirrors(monkeypatch, url(server, "good"))

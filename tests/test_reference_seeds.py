@@ -4,13 +4,11 @@ the verified download, against a loopback server serving checkpoints the tests m
 from __future__ import annotations
 
 import shutil
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 import torch
+from loopback import LoopbackServer
 
 from tutorial_lib.applications import reference_seeds
 from tutorial_lib.applications.head_to_head import ALL_MODELS, reference_name
@@ -56,45 +54,10 @@ def test_the_repository_files_match_the_shipped_manifest_and_verify() -> None:
 
 # --- the download, on files the tests make --------------------------------------------------
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    files: dict[str, bytes]
-    requests: list[str]
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        """Stay quiet when a client hangs up."""
-
-
-class _Handler(BaseHTTPRequestHandler):
-    """``/good/<file>``: the file; ``/corrupt/<file>``: one byte flipped; else 404."""
-
-    server: _Server
-
-    def do_GET(self) -> None:
-        self.server.requests.append(self.path)
-        mode, _, name = self.path.lstrip("/").partition("/")
-        body = self.server.files.get(name)
-        if body is None or mode not in ("good", "corrupt"):
-            self.send_error(404)
-            return
-        if mode == "corrupt":
-            body = body[:-1] + bytes([body[-1] ^ 0xFF])
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Keep test output quiet."""
-
-
 @pytest.fixture
-def published(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[_Server]:
+def published(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, loopback) -> LoopbackServer:
     """Two small checkpoints published on a loopback server; the package's optional
     manifest points at them and no source checkout is visible."""
-    for name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("no_proxy", "127.0.0.1")
     made = tmp_path / "made"
     for seed in (1, 2):
         save_checkpoint({"w": torch.full((3, 4), float(seed))}, made, f"compare-gan-s{seed}",
@@ -105,23 +68,15 @@ def published(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[_Serv
     shutil.copy(made / MANIFEST, optional / MANIFEST)
     monkeypatch.setattr(reference_seeds, "OPTIONAL_DIR", optional)
     monkeypatch.setattr(reference_seeds, "SOURCE_DIR", tmp_path / "no_checkout")
-    httpd = _Server(("127.0.0.1", 0), _Handler)
-    httpd.files = {p.name: p.read_bytes() for p in made.glob("*.safetensors")}
-    httpd.requests = []
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    yield httpd
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(timeout=5)
+    return loopback({p.name: p.read_bytes() for p in made.glob("*.safetensors")})
 
 
-def _base(server: _Server, mode: str) -> str:
-    return f"http://127.0.0.1:{server.server_address[1]}/{mode}/"
+def _base(server: LoopbackServer, mode: str) -> str:
+    return server.url(mode)
 
 
 def test_fetch_downloads_verifies_and_writes_the_manifest(
-        published: _Server, tmp_path: Path) -> None:
+        published: LoopbackServer, tmp_path: Path) -> None:
     folder = fetch_reference(root=tmp_path / "data", mirrors=(_base(published, "good"),),
                              progress=False)
     assert folder == tmp_path / "data" / "reference-seeds"
@@ -136,7 +91,7 @@ def test_fetch_downloads_verifies_and_writes_the_manifest(
 
 
 def test_a_corrupt_mirror_leaves_no_file_and_the_next_mirror_is_used(
-        published: _Server, tmp_path: Path) -> None:
+        published: LoopbackServer, tmp_path: Path) -> None:
     with pytest.raises(DownloadError, match="compare-gan-s1.safetensors of reference "
                                             "checkpoint 'compare-gan-s1'") as err:
         fetch_reference(["compare-gan-s1"], tmp_path / "data",
@@ -152,7 +107,7 @@ def test_a_corrupt_mirror_leaves_no_file_and_the_next_mirror_is_used(
 
 
 def test_locate_prefers_the_package_then_the_checkout_then_the_download(
-        published: _Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        published: LoopbackServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert locate(reference_name("gan", 0), download=False) == REFERENCE_DIR
     with pytest.raises(CheckpointError, match=r"optional download, not fetched yet: .*"
                                               r"fetch_reference\(\['compare-gan-s2'\]\)"):
@@ -166,7 +121,7 @@ def test_locate_prefers_the_package_then_the_checkout_then_the_download(
 
 
 def test_unknown_names_and_bad_arguments_say_what_was_expected(
-        published: _Server, tmp_path: Path) -> None:
+        published: LoopbackServer, tmp_path: Path) -> None:
     with pytest.raises(CheckpointError, match="no reference checkpoint named 'compare-gan-s7'"):
         locate("compare-gan-s7", download=False)
     with pytest.raises(ValueError, match=r"not optional reference checkpoints: 'compare-gan-s0'"

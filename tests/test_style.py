@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import io
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 import torch
+from loopback import LoopbackServer
 
 from tutorial_lib.data.download import DownloadError
 from tutorial_lib.metrics import DigitClassifier
@@ -346,50 +344,22 @@ def test_hash_prefix_follows_torch_hub() -> None:
         hash_prefix("https://example.org/vgg19.pth")
 
 
-class _Handler(BaseHTTPRequestHandler):
-    files: dict[str, bytes] = {}
-    requests: list[str] = []
-
-    def do_GET(self) -> None:
-        self.requests.append(self.path)
-        body = self.files.get(self.path.lstrip("/"))
-        if body is None:
-            self.send_error(404)
-            return
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Quiet."""
-
-
 @pytest.fixture
-def weights_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, str, str]]:
+def weights_server(loopback) -> tuple[LoopbackServer, str, str]:
     """A loopback server of a tiny VGG state dict, once under its true hash prefix and
-    once under a wrong one; yields the base URL."""
-    for name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("no_proxy", "127.0.0.1")
+    once under a wrong one; gives the server and the two prefixes."""
     buffer = io.BytesIO()
     torch.save(_torchvision_like_state(), buffer)
     body = buffer.getvalue()
     prefix = hashlib.sha256(body).hexdigest()[:8]
     wrong = format(int(prefix, 16) ^ 1, "08x")
-    _Handler.files = {f"tiny-{prefix}.pth": body, f"tiny-{wrong}.pth": body, "prefix": b""}
-    _Handler.requests = []
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/", prefix, wrong
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(timeout=5)
+    server = loopback({f"tiny-{prefix}.pth": body, f"tiny-{wrong}.pth": body, "prefix": b""})
+    return server, prefix, wrong
 
 
 def test_download_checks_the_hash_prefix(weights_server, tmp_path: Path) -> None:
-    base, prefix, wrong = weights_server
+    server, prefix, wrong = weights_server
+    base = server.url()
     path = download_vgg19(tmp_path, url=f"{base}tiny-{prefix}.pth", timeout=5, progress=False)
     assert path == tmp_path / "vgg" / f"tiny-{prefix}.pth"
     model = VGGFeatures(TINY_BLOCKS)
@@ -398,7 +368,7 @@ def test_download_checks_the_hash_prefix(weights_server, tmp_path: Path) -> None
                                _torchvision_like_state()["features.0.weight"])
     # a cached file is used without a request
     assert download_vgg19(tmp_path, url=f"{base}tiny-{prefix}.pth", progress=False) == path
-    assert len(_Handler.requests) == 1
+    assert len(server.requests) == 1
     # a file whose hash does not start as its name says is refused and deleted
     with pytest.raises(DownloadError, match=f"does not start with {wrong}"):
         download_vgg19(tmp_path, url=f"{base}tiny-{wrong}.pth", timeout=5, progress=False)
