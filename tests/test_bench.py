@@ -297,6 +297,14 @@ def test_merging_rows_of_models_keeps_the_stored_rows_and_their_convention(tmp_p
         with pytest.raises(ValueError, match=key.rstrip("s") if key != "real" else "real line"):
             merge_models({**result, key: value}, str(path))
     assert json.loads(path.read_text()) == merged
+    # through the command, a refused run is kept beside the file, not lost
+    from tutorial_lib.bench.head_to_head import _merge_or_keep
+
+    refused = {**result, "seeds": 2}
+    with pytest.raises(ValueError, match=r"kept in .*bench_compare\.json\.rejected\.json"):
+        _merge_or_keep(merge_models, refused, str(path))
+    assert json.loads((tmp_path / "bench_compare.json.rejected.json").read_text()) == refused
+    assert json.loads(path.read_text()) == merged
 
 
 def test_merging_some_reference_rows_keeps_the_others(tmp_path) -> None:
