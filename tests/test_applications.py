@@ -157,12 +157,17 @@ def test_augmentation_spread_is_the_sample_sd_and_none_for_one_seed(monkeypatch,
 
 
 def test_the_stored_head_to_head_result_is_complete() -> None:
-    from tutorial_lib.applications.head_to_head import MODELS
+    from tutorial_lib.applications.head_to_head import ALL_MODELS, MODELS
     from tutorial_lib.results import load_result
 
     result = load_result("bench_compare")
     assert result["command"].startswith("python -m tutorial_lib bench compare")
-    assert set(result["models"]) == set(MODELS)
+    assert set(MODELS) <= set(result["models"]) <= set(ALL_MODELS)
+    assert set(MODELS) <= set(result["reference"]) <= set(ALL_MODELS)
+    for name in set(result["models"]) - set(MODELS):  # rows merged in later: their commands
+        assert f"--models {name} " in result["models"][name]["command"]
+    for name in set(result["reference"]) - set(MODELS):
+        assert "--from-checkpoints" in result["reference"][name]["command"]
     for row in result["models"].values():
         for key in ("fid", "fid_real", "kid", "precision", "recall", "class_tv", "seconds"):
             assert isinstance(row[key], float)
