@@ -357,12 +357,25 @@ def _check_same_protocol(stored: dict[str, Any], result: dict[str, Any], block: 
                              f"({key}: {value!r} stored, {result['real'][key]!r} now)")
 
 
+def _stored_rows(rows: dict[str, dict[str, Any]], result: dict[str, Any],
+                 ddof_stored: int) -> dict[str, dict[str, Any]]:
+    """The rows of a run as the stored table keeps them: each with the command that made
+    it, its spreads converted exactly from the run's ``std_ddof`` to the table's:
+    sd_stored = sd sqrt((n - ddof) / (n - ddof_stored))."""
+
+    n, ddof = result["seeds"], result["std_ddof"]
+    factor = float(np.sqrt((n - ddof) / (n - ddof_stored))) if n > 1 else 1.0
+    return {name: {**{k: (v * factor if k.endswith("_std") and v is not None else v)
+                      for k, v in row.items()}, "command": result["command"]}
+            for name, row in rows.items()}
+
+
 def merge_reference(result: dict[str, Any], path: str) -> dict[str, Any]:
     """Write the model rows of the ``reference`` block of ``result`` into the stored result
     at ``path`` (atomically), keeping its other keys and rows. A run that scores every
     stored model replaces the block and its ``reference_settings``, with its command in
     ``reference_command``; a run that scores some models (``--models``) must be scored like
-    the stored block and its rows carry their own ``command``."""
+    the stored block, and its rows are stored as :func:`_stored_rows` gives them."""
 
     stored = _read_stored(path)
     settings = {k: result[k] for k in (
@@ -374,10 +387,8 @@ def merge_reference(result: dict[str, Any], path: str) -> dict[str, Any]:
         stored["reference_command"] = result["command"]
     else:
         _check_same_protocol(stored["reference_settings"], result, "reference")
-        if stored["reference_settings"]["std_ddof"] != result["std_ddof"]:
-            raise ValueError("the stored reference block uses another std_ddof")
-        for name, row in result["reference"].items():
-            old[name] = {**row, "command": result["command"]}
+        old.update(_stored_rows(result["reference"], result,
+                                stored["reference_settings"].get("std_ddof", 0)))
     atomic_write_text(Path(path), json.dumps(stored, sort_keys=True) + "\n")
     return stored
 
@@ -386,9 +397,8 @@ def merge_models(result: dict[str, Any], path: str) -> dict[str, Any]:
     """Write the rows of ``result["models"]`` (a run of some models, e.g. ``--models
     diffusion --no-anomaly``) into the ``models`` block of the stored result at ``path``
     (atomically), keeping its other rows and keys. The run must have the stored table's
-    settings, seeds and real line; each merged row carries its ``command``, and its spreads
-    are converted exactly to the stored file's ``std_ddof`` (0 when it names none):
-    sd_stored = sd sqrt((n - ddof) / (n - ddof_stored))."""
+    settings, seeds and real line; its rows are stored as :func:`_stored_rows` gives them,
+    in the stored file's ``std_ddof`` (0 when it names none)."""
 
     stored = _read_stored(path)
     if "models" not in result or "models" not in stored:
@@ -398,13 +408,7 @@ def merge_models(result: dict[str, Any], path: str) -> dict[str, Any]:
             raise ValueError(f"the stored table is for {key} {stored[key]!r}, this run for "
                              f"{result[key]!r}")
     _check_same_protocol(stored, result, "models")
-    n, ddof, ddof_stored = result["seeds"], result["std_ddof"], stored.get("std_ddof", 0)
-    factor = float(np.sqrt((n - ddof) / (n - ddof_stored))) if n > 1 else 1.0
-    for name, row in result["models"].items():
-        stored["models"][name] = {
-            **{k: (v * factor if k.endswith("_std") and v is not None else v)
-               for k, v in row.items()},
-            "command": result["command"]}
+    stored["models"].update(_stored_rows(result["models"], result, stored.get("std_ddof", 0)))
     atomic_write_text(Path(path), json.dumps(stored, sort_keys=True) + "\n")
     return stored
 
